@@ -1,0 +1,99 @@
+"""The ``poms-dd`` command line: database, users, keys, the web server, the demo and sub-tools.
+
+Command groups that belong to one area live next to that area (``poms_dd/testbed/cli.py`` ...) and are
+attached here.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .errors import ConfigurationError, PomsDDError
+from .settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigurationError as err:
+        raise click.ClickException(str(err)) from None
+
+
+@click.group()
+@click.version_option(package_name="poms_dd")
+def main() -> None:
+    """poms_dd: Data Dispatcher campaign management."""
+
+
+@main.group()
+def db() -> None:
+    """Database migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from . import migrate
+    migrate.upgrade(_settings().database_url, revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (``base`` removes everything)."""
+    from . import migrate
+    migrate.downgrade(_settings().database_url, revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    from . import migrate
+    migrate.check(_settings().database_url)
+    click.echo("models and migrations agree")
+
+
+@main.command("generate-key")
+def generate_key() -> None:
+    """Print a new encryption key for POMS_DD_ENCRYPTION_KEY."""
+    from cryptography.fernet import Fernet
+    click.echo(Fernet.generate_key().decode())
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Run the web app with a development server (use gunicorn in production, see README)."""
+    from . import create_app
+    app = create_app(_settings())
+    app.run(host=host, port=port, threaded=True)
+
+
+def _attach_subcommands() -> None:
+    import importlib
+    for module, name in (("poms_dd.users_cli", "user"), ("poms_dd.testbed.cli", "testbed"),
+                         ("poms_dd.services.ini_cli", "ini"), ("poms_dd.onboarding_cli", "experiment"),
+                         ("poms_dd.demo", "demo")):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise
+            continue
+        main.add_command(getattr(mod, "command"), name)
+
+
+_attach_subcommands()
+
+
+def run_main() -> None:
+    try:
+        main()
+    except PomsDDError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)

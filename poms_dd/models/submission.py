@@ -1,0 +1,105 @@
+"""Submissions, their status history, and the DD task linking a submission to a DD project (SPEC §3)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, utcnow
+from .campaign import CampaignStage
+from .experiment import User
+
+SUBMISSION_STATUSES = ("queued", "launching", "created", "running", "completed", "completed_with_failures",
+                       "launch_failed", "cancelled", "abandoned", "held")
+PARENT_KINDS = ("recovery", "dependency", "relaunch")
+
+
+class Submission(Base):
+    """One launch of a stage."""
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("campaign_stage.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(32), default="queued")
+    data_handling_service: Mapped[str] = mapped_column(String(32), default="data_dispatcher")
+    launcher_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id", ondelete="SET NULL"))
+    parent_kind: Mapped[str | None] = mapped_column(String(16))
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    launch_log: Mapped[str] = mapped_column(Text, default="")
+    settings_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    stage: Mapped[CampaignStage] = relationship()
+    launcher: Mapped[User | None] = relationship()
+    parent: Mapped["Submission | None"] = relationship(remote_side=[id])
+    history: Mapped[list["SubmissionStatusEvent"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="SubmissionStatusEvent.id")
+    dd_task: Mapped["DataDispatcherSubmission | None"] = relationship(
+        back_populates="submission", uselist=False, cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'launching', 'created', 'running', 'completed', "
+                        "'completed_with_failures', 'launch_failed', 'cancelled', 'abandoned', 'held')",
+                        name="status"),
+        CheckConstraint("parent_kind IS NULL OR parent_kind IN ('recovery', 'dependency', 'relaunch')",
+                        name="parent_kind"),
+        CheckConstraint("data_handling_service IN ('sam', 'data_dispatcher')", name="data_handling_service"),
+    )
+
+
+class SubmissionStatusEvent(Base):
+    """One status change of a submission: who, when, why."""
+
+    __tablename__ = "submission_status_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    changed_by: Mapped[str] = mapped_column(String(100), default="system")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="history")
+
+
+class DataDispatcherSubmission(Base):
+    """The DD task: one submission's link to one DD project, with the exact inputs used and cached progress.
+
+    ``idempotency_key`` is unique: one slice of one stage can be recorded once (SPEC §4.4).
+    """
+
+    __tablename__ = "data_dispatcher_submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), unique=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("campaign_stage.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    mql: Mapped[str] = mapped_column(Text, default="")
+    split_type: Mapped[str | None] = mapped_column(String(500))
+    split_slice: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    parameter: Mapped[str | None] = mapped_column(Text)
+    worker_timeout: Mapped[int | None] = mapped_column(Integer)
+    idle_timeout: Mapped[int | None] = mapped_column(Integer)
+    virtual: Mapped[bool] = mapped_column(Boolean, default=False)
+    load_limit: Mapped[int | None] = mapped_column(Integer)
+    file_count: Mapped[int | None] = mapped_column(Integer)
+    counts: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
+    pct_complete: Mapped[float] = mapped_column(Float, default=0.0)
+    last_refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    project_state: Mapped[str | None] = mapped_column(String(32))
+    final_state: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="dd_task")
+
+    __table_args__ = (
+        CheckConstraint("project_id IS NULL OR project_id > 0", name="project_id"),
+        CheckConstraint("pct_complete BETWEEN 0 AND 100", name="pct_complete"),
+    )

@@ -1,0 +1,44 @@
+"""One error handler: our error hierarchy → HTTP status, rendered as HTML or JSON by ``Accept``."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import ExternalServiceError, PomsDDError
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _render(status: int, title: str, message: str, field_errors: dict | None = None, **extra):
+    if wants_json():
+        body = {"error": title, "message": message, "status": status, **extra}
+        if field_errors:
+            body["field_errors"] = field_errors
+        return jsonify(body), status
+    return render_template("poms_dd/error.html", status=status, title=title, message=message,
+                           field_errors=field_errors or {}), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(PomsDDError)
+    def handle_domain_error(err: PomsDDError):
+        extra = {}
+        if isinstance(err, ExternalServiceError):
+            extra = {"service": err.service, "operation": err.operation}
+        title = type(err).__name__
+        return _render(err.status, title, err.message, err.field_errors, **extra)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf(err: CSRFError):
+        return _render(400, "CSRF check failed",
+                       "The form's security token was missing or expired. Reload the page and submit again.")
+
+    @app.errorhandler(HTTPException)
+    def handle_http(err: HTTPException):
+        return _render(err.code or 500, err.name, err.description or "")

@@ -1,0 +1,100 @@
+"""Shared fixtures: a throwaway PostgreSQL cluster (started here, once per test run), the schema built with
+``alembic upgrade head``, and one rolled-back transaction per test.
+
+Set ``POMS_DD_TEST_DATABASE_URL`` to use an existing server instead (the database must be empty or
+already at head).
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from poms_dd import create_app
+from poms_dd.db import Database
+from poms_dd.devdb import DevPostgres, free_port
+from poms_dd.settings import Settings
+
+TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A private PostgreSQL server for the whole run; yields its base URL (without database)."""
+    if os.environ.get("POMS_DD_TEST_DATABASE_URL"):
+        yield None
+        return
+    pg = DevPostgres(tmp_path_factory.mktemp("pg") / "data", free_port())
+    pg.start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres) -> str:
+    if postgres is None:
+        return os.environ["POMS_DD_TEST_DATABASE_URL"]
+    postgres.create_database("poms_dd_test")
+    return postgres.url("poms_dd_test")
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    from poms_dd import migrate
+    migrate.upgrade(database_url)
+    eng = create_engine(database_url, future=True)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine):
+    """A connection inside a transaction that is rolled back after the test."""
+    conn = engine.connect()
+    trans = conn.begin()
+    try:
+        yield conn
+    finally:
+        trans.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def session_factory(connection):
+    """Sessions bound to the test's transaction; their commits become savepoints."""
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def session(session_factory):
+    s = session_factory()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> Settings:
+    return Settings(database_url=database_url, secret_key="test-secret-key", encryption_key=TEST_ENCRYPTION_KEY,
+                    instance_path=str(tmp_path / "instance"))
+
+
+@pytest.fixture
+def app(settings, engine, session_factory):
+    """The web app, its sessions bound to the test's rolled-back transaction."""
+    db = Database(engine=engine)
+    db.sessionmaker = session_factory
+    application = create_app(settings, db=db)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
