@@ -1,0 +1,1 @@
+"""Use cases.  Services take their collaborators in the constructor and own the transaction."""
