@@ -98,3 +98,23 @@ def app(settings, engine, session_factory):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def testbed():
+    """A testbed (MetaCat + DD + Rucio) seeded with the demo data, on a free port in a thread, for the run."""
+    from poms_dd.testbed.runner import TestbedServer
+    server = TestbedServer(seed="demo")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_testbed():
+    """A testbed of its own for a test that changes or stops it."""
+    from poms_dd.testbed.runner import TestbedServer
+    server = TestbedServer(seed="demo")
+    server.start()
+    yield server
+    server.stop()

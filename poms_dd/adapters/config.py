@@ -1,0 +1,58 @@
+"""The value types an adapter is built from: an experiment's endpoints and decrypted credentials.
+
+Built by the onboarding service from the database (secrets decrypted only in memory), consumed by
+``poms_dd.adapters``.  ``state_dir`` is the experiment's private folder under the instance path, where its
+token library and Rucio token files live (never ``$HOME``, never shared between experiments).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Credential:
+    """How to authenticate to one service.  ``method`` is password | token_file | x509."""
+
+    method: str = "password"
+    username: str | None = None
+    secret: str | None = field(default=None, repr=False)   # password or token contents; never logged
+    token_file: str | None = None
+    cert_path: str | None = None
+    key_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ExperimentConnection:
+    experiment: str
+    state_dir: Path
+    metacat_url: str | None = None
+    metacat_auth_url: str | None = None
+    metacat_gui_url: str | None = None
+    dd_url: str | None = None
+    dd_auth_url: str | None = None
+    dd_gui_url: str | None = None
+    rucio_host: str | None = None
+    rucio_auth_host: str | None = None
+    rucio_account: str | None = None
+    role: str | None = None
+    default_namespace: str | None = None
+    metacat: Credential = Credential()
+    data_dispatcher: Credential = Credential()
+    rucio: Credential = Credential()
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class ServiceCheck:
+    """The result of "Test connection" for one service."""
+
+    service: str                       # "MetaCat" | "Data Dispatcher" | "Rucio"
+    ok: bool
+    url: str | None = None
+    version: str | None = None
+    identity: str | None = None
+    token_expires: dt.datetime | None = None
+    details: dict[str, object] = field(default_factory=dict)   # e.g. sample count, RSE list
+    error: str | None = None
