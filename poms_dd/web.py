@@ -29,6 +29,8 @@ def _close_session(exc: BaseException | None) -> None:
 def init_web(app: Flask) -> None:
     csrf = CSRFProtect(app)
     app.extensions["poms_dd_csrf"] = csrf
+    from .auth import init_auth
+    init_auth(app)
     app.teardown_appcontext(_close_session)
     from .views import register_views
     register_views(app)

@@ -7,3 +7,6 @@ from flask import Flask
 def register_views(app: Flask) -> None:
     from . import errors
     errors.register(app)
+    from . import auth, home
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)

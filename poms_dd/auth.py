@@ -1,0 +1,216 @@
+"""Sign-in: who is making this request, and the helpers views use to ask.
+
+Three ways in, resolved once per request by a ``before_request`` hook (``_authenticate``):
+
+* ``Authorization: Bearer <token>`` — API tokens, honoured in every mode and on every route.  Only the
+  SHA-256 of a token is stored.  An unknown, revoked or expired token is refused with 401 (never silently
+  ignored), and ``last_used_at`` is recorded.
+* ``auth_mode == "header"`` — the SSO proxy's trusted header (``settings.trusted_header``) names the user.
+  It is read ONLY in header mode.  Unknown users are refused with 403 and told to ask an administrator;
+  nobody is created automatically (an account without memberships would see nothing anyway, and creating
+  accounts from a header is exactly what a mis-configured proxy would exploit).  The session cookie is not
+  used for identity in header mode.
+* ``auth_mode == "local"`` — the password form (``/login``); flask-login keeps the user id in the session.
+
+CSRF: flask-wtf's default check is switched off and done here instead, after authentication, so that a
+request carrying a valid bearer token and NO session cookie (a script) is exempt — no cookie, no CSRF.
+Everything else (any request with a session cookie) is checked, including ``@csrf.exempt`` handling.
+
+Helpers for views: :func:`current_user`, :func:`login_required`, :func:`actor_name`, :func:`auth_method`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, redirect, request, url_for
+from flask_login import LoginManager
+from flask_login import current_user as _login_proxy
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .db import utcnow
+from .errors import NotAuthenticated, PermissionDenied
+from .models import ApiToken, User
+
+TOKEN_PREFIX = "pdd_"
+# A real hash to compare against when the user does not exist, so that timing does not reveal usernames.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+# --- passwords ---------------------------------------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    """The werkzeug hash stored in ``User.password_hash``."""
+    return generate_password_hash(password)
+
+
+def authenticate_password(session: Session, username: str, password: str) -> User | None:
+    """The active user with this username and password, or None (one answer for every failure)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        return None
+    return user
+
+
+# --- API tokens --------------------------------------------------------------------------------------------
+
+def generate_token() -> str:
+    """A new random bearer token (shown to its owner once, never stored)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex digest: what ``ApiToken.token_hash`` holds."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def verify_api_token(session: Session, token: str, now: dt.datetime | None = None) -> tuple[User, ApiToken]:
+    """The owner of a valid token (and the token); records ``last_used_at`` (caller commits).
+
+    Raises NotAuthenticated with a message saying why: unknown, revoked, expired, or the account disabled.
+    """
+    now = now or utcnow()
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    remedy = "Create a new token on your /account page or with `poms-dd user token`."
+    if row is None:
+        raise NotAuthenticated("Unknown API token. " + remedy)
+    if row.revoked_at is not None:
+        raise NotAuthenticated(f"API token {row.name!r} was revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC. "
+                               + remedy)
+    if row.expires_at is not None and row.expires_at <= now:
+        raise NotAuthenticated(f"API token {row.name!r} expired on {row.expires_at:%Y-%m-%d %H:%M} UTC. "
+                               + remedy)
+    if not row.user.active:
+        raise NotAuthenticated("The account owning this API token is disabled; ask a poms_dd administrator.")
+    row.last_used_at = now
+    return row.user, row
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip()
+
+
+# --- the current request ----------------------------------------------------------------------------------
+
+def current_user() -> User | None:
+    """The signed-in user of this request, or None."""
+    user = _login_proxy._get_current_object()
+    return user if isinstance(user, User) else None
+
+
+def auth_method() -> str | None:
+    """How this request was authenticated: "token", "header", "session" or None."""
+    if "poms_dd_auth_method" in g:
+        return g.poms_dd_auth_method
+    return "session" if current_user() is not None else None
+
+
+def actor_name() -> str:
+    """The name to record in the audit trail for this request (``anonymous`` if nobody signed in)."""
+    user = current_user()
+    return user.username if user is not None else "anonymous"
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (``/...``), else None: never redirect off-site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def login_required(view):
+    """Decorator: anonymous requests to ``/api/...`` get 401 JSON, others a redirect to /login?next=..."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user() is None:
+            if request.path.startswith("/api/"):
+                raise NotAuthenticated("Sign in first: send 'Authorization: Bearer <token>' (create a token "
+                                       "on your /account page or with `poms-dd user token`).")
+            target = request.full_path if request.query_string else request.path
+            return redirect(url_for("auth.login", next=target))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _set_request_user(user: User | None, method: str | None) -> None:
+    g.poms_dd_auth_method = method
+    # flask-login's own way of binding a user to the request without touching the session.
+    current_app.login_manager._update_request_context_with_user(user)
+
+
+def _authenticate():
+    """before_request: resolve the user (token > header > session), then check CSRF."""
+    if request.endpoint == "static":
+        return None
+    from .web import db_session, ext
+    settings = ext().settings
+    token = _bearer_token()
+    if token is not None:
+        _set_request_user(None, None)
+        session = db_session()
+        user, _ = verify_api_token(session, token)
+        session.commit()
+        _set_request_user(user, "token")
+    elif settings.auth_mode == "header":
+        _set_request_user(None, None)
+        name = request.headers.get(settings.trusted_header, "").strip()
+        if name:
+            user = db_session().scalar(select(User).where(User.username == name))
+            if user is None or not user.active:
+                raise PermissionDenied(
+                    f"You are signed in to single sign-on as {name!r}, but poms_dd has no active account by that "
+                    "name. Ask a poms_dd administrator to create it and add you to your experiment "
+                    f"(`poms-dd user create {name}` and `poms-dd user grant {name} EXPERIMENT ROLE`).")
+            _set_request_user(user, "header")
+    _check_csrf()
+    return None
+
+
+def _check_csrf() -> None:
+    app = current_app
+    if not app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    cookie_sent = app.config["SESSION_COOKIE_NAME"] in request.cookies
+    if g.get("poms_dd_auth_method") == "token" and not cookie_sent:
+        return
+    app.extensions["poms_dd_csrf"].protect(apply_exemptions=True)
+
+
+def init_auth(app: Flask) -> None:
+    """Install flask-login, the per-request authentication hook and CSRF-after-auth.  Call after CSRFProtect."""
+    manager = LoginManager()
+    manager.login_view = "auth.login"
+    manager.login_message = "Please sign in to see this page."
+    manager.init_app(app)
+
+    @manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        from .web import db_session, ext
+        if ext().settings.auth_mode != "local" or not user_id.isdigit():
+            return None
+        user = db_session().get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.before_request(_authenticate)
+
+    @app.context_processor
+    def auth_context():
+        return {"auth_mode": app.extensions["poms_dd"].settings.auth_mode, "auth_method": auth_method()}
