@@ -1,0 +1,266 @@
+"""Field-level rules for campaigns and stages (SPEC §2.1–§2.4, §3), shared by the web forms, the JSON API
+and INI import.
+
+``validate_stage(values, data_handling_service)`` returns ``{field: [message, ...]}`` (empty when valid);
+``clean_stage(values)`` turns validated raw values (strings from a form or INI file, or typed values)
+into the typed values of the ``CampaignStage`` model.  ``validate_campaign``/``clean_campaign`` do the same
+for campaigns.  Field names are the model's attribute names.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from croniter import croniter
+
+from ..errors import InvalidInput
+from .keywords import substitute, validate_keywords
+from .splits import QUERY_DD_PROJECT_ID, QUERY_FORM_TEXT, QUERY_MQL, parse_optional
+
+ROLES = ("analysis", "production")
+COMPLETION_TYPES = ("complete", "located")
+AUTO_RECOVERY = ("none", "failed", "not_done", "all")
+SERVICES = ("sam", "data_dispatcher")
+CAMPAIGN_STATES = ("active", "inactive")
+
+STAGE_TEXT = {"name": 200, "sam_dataset": 500, "data_dispatcher_dataset_query": None, "split_type": 500,
+              "test_split_type": 500, "output_file_patterns": 500, "software_version": 100, "job_config": 500,
+              "cron_schedule": 100}
+STAGE_INTS = {"data_dispatcher_project_id": 1, "dd_worker_timeout": 0, "dd_idle_timeout": 0, "dd_load_limit": 1,
+              "completion_pct": 0, "output_ancestor_depth": 1, "launch_template_id": 1}
+STAGE_BOOLS = ("dd_virtual", "hold")
+STAGE_CHOICES = {"role": ROLES, "completion_type": COMPLETION_TYPES, "auto_recovery": AUTO_RECOVERY}
+DD_ONLY = ("data_dispatcher_dataset_query", "data_dispatcher_project_id", "dd_worker_timeout", "dd_idle_timeout",
+           "dd_load_limit")
+STAGE_FIELDS = tuple(STAGE_TEXT) + tuple(STAGE_INTS) + STAGE_BOOLS + tuple(STAGE_CHOICES)
+
+CAMPAIGN_INTS = {"dd_worker_timeout": 0, "dd_idle_timeout": 0, "dd_load_limit": 1}
+CAMPAIGN_FIELDS = ("name", "data_handling_service", "keywords", "tags", "state", "dd_virtual") + tuple(CAMPAIGN_INTS)
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and v.strip() == "")
+
+
+def _text(v: Any) -> str | None:
+    return None if _blank(v) else str(v).strip()
+
+
+def _int(v: Any) -> int | None:
+    """The integer value of ``v`` (None when blank); raises ValueError when it is not an integer."""
+    if _blank(v):
+        return None
+    if isinstance(v, bool) or isinstance(v, float) and not v.is_integer():
+        raise ValueError(v)
+    return int(str(v).strip()) if isinstance(v, str) else int(v)
+
+
+def _bool(v: Any) -> bool | None:
+    if _blank(v):
+        return None
+    if isinstance(v, bool):
+        return v
+    s = str(v).strip().lower()
+    if s in ("1", "true", "yes", "on", "y", "t"):
+        return True
+    if s in ("0", "false", "no", "off", "n", "f"):
+        return False
+    raise ValueError(v)
+
+
+def _check_int(errors: dict[str, list[str]], values: Mapping[str, Any], name: str, minimum: int,
+               label: str) -> int | None:
+    try:
+        n = _int(values.get(name))
+    except (TypeError, ValueError):
+        errors.setdefault(name, []).append(f"{label} must be a whole number, got {values.get(name)!r}.")
+        return None
+    if n is not None and n < minimum:
+        errors.setdefault(name, []).append(
+            f"{label} must be {'a positive number' if minimum == 1 else f'at least {minimum}'}, got {n}.")
+    return n
+
+
+_LABELS = {"data_dispatcher_project_id": "The DD project id", "dd_worker_timeout": "The worker timeout (seconds)",
+           "dd_idle_timeout": "The idle timeout (seconds)", "dd_load_limit": "The load limit",
+           "completion_pct": "The completion percentage", "output_ancestor_depth": "The output ancestor depth",
+           "launch_template_id": "The launch template"}
+
+
+def validate_stage(values: Mapping[str, Any], data_handling_service: str,
+                   keywords: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
+    """Field messages for a stage's values (absent keys count as blank).  When ``keywords`` is given, the
+    query and split types are checked after campaign-keyword substitution and unknown keywords are errors.
+    """
+    errors: dict[str, list[str]] = {}
+
+    def err(field: str, msg: str) -> None:
+        errors.setdefault(field, []).append(msg)
+
+    if _blank(values.get("name")):
+        err("name", "A stage needs a name.")
+    for name, limit in STAGE_TEXT.items():
+        v = values.get(name)
+        if limit and not _blank(v) and len(str(v).strip()) > limit:
+            err(name, f"At most {limit} characters (got {len(str(v).strip())}).")
+    for name, choices in STAGE_CHOICES.items():
+        v = values.get(name)
+        if not _blank(v) and str(v).strip() not in choices:
+            err(name, f"Must be one of {', '.join(choices)}, got {v!r}.")
+    ints = {name: _check_int(errors, values, name, minimum, _LABELS[name]) for name, minimum in STAGE_INTS.items()}
+    if ints["completion_pct"] is not None and ints["completion_pct"] > 100:
+        err("completion_pct", f"The completion percentage must be between 0 and 100, got {ints['completion_pct']}.")
+    for name in STAGE_BOOLS:
+        try:
+            _bool(values.get(name))
+        except ValueError:
+            err(name, f"Must be true or false, got {values.get(name)!r}.")
+    cron = _text(values.get("cron_schedule"))
+    if cron and not croniter.is_valid(cron):
+        err("cron_schedule", f"{cron!r} is not a valid cron expression (five fields: minute hour day month "
+                             "weekday, e.g. '0 */6 * * *').")
+
+    if data_handling_service == "data_dispatcher":
+        _validate_dd(values, ints, keywords, err)
+    elif data_handling_service == "sam":
+        for name in DD_ONLY:
+            if not _blank(values.get(name)):
+                err(name, "Only used by Data Dispatcher campaigns; leave it empty in a SAM campaign "
+                          "(or switch the campaign to data_dispatcher).")
+    else:
+        err("data_handling_service", f"Unknown data handling service {data_handling_service!r}.")
+    return errors
+
+
+def _validate_dd(values: Mapping[str, Any], ints: dict[str, int | None], keywords: Mapping[str, Any] | None,
+                 err) -> None:
+    query_raw = _text(values.get("data_dispatcher_dataset_query"))
+    has_project = not _blank(values.get("data_dispatcher_project_id"))
+    if not _blank(values.get("sam_dataset")):
+        err("sam_dataset", "The SAM dataset is not used by Data Dispatcher campaigns; leave it empty and use "
+                           "the Data Dispatcher query or project id.")
+    query = query_raw
+    if query_raw and keywords is not None:
+        try:
+            query = substitute(query_raw, keywords)
+        except InvalidInput as e:
+            err("data_dispatcher_dataset_query", e.message)
+            query = None
+    for field in ("split_type", "test_split_type"):
+        label = "split type" if field == "split_type" else "test split type"
+        raw = _text(values.get(field))
+        if raw and keywords is None and "%(" in raw:
+            continue  # keywords unknown here: checked when the campaign's keywords are given
+        if raw and keywords is not None:
+            try:
+                raw = substitute(raw, keywords)
+            except InvalidInput as e:
+                err(field, e.message)
+                continue
+        try:
+            spec = parse_optional(raw)
+        except InvalidInput as e:
+            err(field, e.message)
+            continue
+        if spec is None:
+            continue
+        if has_project:
+            err(field, f"A {label} needs the project id blank: a stage with a DD project id always launches "
+                       "that project and ignores split types. Clear one of them.")
+        elif spec.query_form == QUERY_DD_PROJECT_ID:
+            if query_raw is None:
+                err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs the query to be "
+                                                     f"{QUERY_FORM_TEXT[QUERY_DD_PROJECT_ID]}.")
+            elif query is not None and not (query.isdigit() and int(query) > 0):
+                err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs the query to be "
+                    f"{QUERY_FORM_TEXT[QUERY_DD_PROJECT_ID]}, got {query!r}.")
+        elif spec.query_form == QUERY_MQL:
+            if query_raw is None:
+                err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs "
+                                                     f"{QUERY_FORM_TEXT[QUERY_MQL]}.")
+            elif query is not None and query.isdigit():
+                err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs an MQL query, not a number; "
+                    "for an existing DD project use the project id field, or stagedfiles(n).")
+    if query_raw and has_project:
+        msg = ("Give either an MQL query or a DD project id, not both: with a project id every launch uses that "
+               "project and the query would be ignored.")
+        err("data_dispatcher_dataset_query", msg)
+        err("data_dispatcher_project_id", msg)
+    elif not query_raw and not has_project:
+        msg = "A Data Dispatcher stage needs an MQL query or the id of an existing DD project."
+        err("data_dispatcher_dataset_query", msg)
+        err("data_dispatcher_project_id", msg)
+
+
+def clean_stage(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed model values for the stage fields present in ``values`` (validate first; raises ValueError on
+    values :func:`validate_stage` rejects).  Blank text → None; the split types are canonicalised."""
+    out: dict[str, Any] = {}
+    for name in STAGE_FIELDS:
+        if name not in values:
+            continue
+        v = values[name]
+        if name in STAGE_INTS:
+            out[name] = _int(v)
+        elif name in STAGE_BOOLS:
+            out[name] = _bool(v)
+        else:
+            out[name] = _text(v)
+    for name in ("split_type", "test_split_type"):
+        if out.get(name) and "%(" not in out[name]:
+            out[name] = parse_optional(out[name]).text
+    for name, default in (("hold", False), ("completion_pct", 95), ("output_ancestor_depth", 1),
+                          ("role", "analysis"), ("completion_type", "complete"), ("auto_recovery", "none"),
+                          ("output_file_patterns", "%"), ("software_version", ""), ("job_config", "")):
+        if name in out and out[name] is None:
+            out[name] = default
+    return out
+
+
+def validate_campaign(values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Field messages for a campaign's values (absent keys count as blank)."""
+    errors: dict[str, list[str]] = {}
+    name = _text(values.get("name"))
+    if not name:
+        errors.setdefault("name", []).append("A campaign needs a name.")
+    elif len(name) > 200:
+        errors.setdefault("name", []).append(f"At most 200 characters (got {len(name)}).")
+    service = _text(values.get("data_handling_service")) or "sam"
+    if service not in SERVICES:
+        errors.setdefault("data_handling_service", []).append(
+            f"Must be sam or data_dispatcher, got {values.get('data_handling_service')!r}.")
+    state = _text(values.get("state")) or "active"
+    if state not in CAMPAIGN_STATES:
+        errors.setdefault("state", []).append(f"Must be active or inactive, got {state!r}.")
+    for field, minimum in CAMPAIGN_INTS.items():
+        _check_int(errors, values, field, minimum, _LABELS[field])
+    try:
+        _bool(values.get("dd_virtual"))
+    except ValueError:
+        errors.setdefault("dd_virtual", []).append(f"Must be true or false, got {values.get('dd_virtual')!r}.")
+    kw_errors = validate_keywords(values.get("keywords") or {})
+    if kw_errors:
+        errors["keywords"] = kw_errors
+    tags = values.get("tags") or []
+    if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) and t.strip() for t in tags):
+        errors.setdefault("tags", []).append("Tags must be a list of non-empty words.")
+    return errors
+
+
+def clean_campaign(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed model values for the campaign fields present in ``values`` (validate first)."""
+    out: dict[str, Any] = {}
+    for name in CAMPAIGN_FIELDS:
+        if name not in values:
+            continue
+        v = values[name]
+        if name in CAMPAIGN_INTS:
+            out[name] = _int(v)
+        elif name == "dd_virtual":
+            out[name] = bool(_bool(v))
+        elif name == "keywords":
+            out[name] = {str(k): str(val) for k, val in (v or {}).items()}
+        elif name == "tags":
+            out[name] = [t.strip() for t in (v or [])]
+        else:
+            out[name] = _text(v) or {"data_handling_service": "sam", "state": "active"}.get(name)
+    return out
