@@ -135,16 +135,21 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def _unauthorized():
+    """401 JSON for ``/api/...``; for pages, a redirect to /login?next=<this page>."""
+    if request.path.startswith("/api/"):
+        raise NotAuthenticated("Sign in first: send 'Authorization: Bearer <token>' (create a token "
+                               "on your /account page or with `poms-dd user token`).")
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.login", next=target))
+
+
 def login_required(view):
     """Decorator: anonymous requests to ``/api/...`` get 401 JSON, others a redirect to /login?next=..."""
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if current_user() is None:
-            if request.path.startswith("/api/"):
-                raise NotAuthenticated("Sign in first: send 'Authorization: Bearer <token>' (create a token "
-                                       "on your /account page or with `poms-dd user token`).")
-            target = request.full_path if request.query_string else request.path
-            return redirect(url_for("auth.login", next=target))
+            return _unauthorized()
         return view(*args, **kwargs)
     return wrapped
 
@@ -199,6 +204,7 @@ def init_auth(app: Flask) -> None:
     manager.login_view = "auth.login"
     manager.login_message = "Please sign in to see this page."
     manager.init_app(app)
+    manager.unauthorized_handler(_unauthorized)     # flask_login.login_required behaves like ours
 
     @manager.user_loader
     def load_user(user_id: str) -> User | None:

@@ -295,3 +295,28 @@ def test_superuser_sees_admin_link_and_all_experiments(client, session):
     page = client.get("/").get_data(as_text=True)
     assert 'href="/admin"' in page
     assert 'href="/experiments/hypot"' in page and 'href="/experiments/other"' in page
+
+
+def test_account_lists_memberships_and_token_states(client, session):
+    exp = make_experiment(session, "hypot")
+    user = make_user(session, "alice", "secret-pw", roles={exp: "production"})
+    _token(session, user, "live")
+    _token(session, user, "stale", expires_days=1)
+    row = session.scalars(select(ApiToken).where(ApiToken.name == "stale")).one()
+    row.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+    session.flush()
+    login(client, "alice", "secret-pw")
+    page = client.get("/account").get_data(as_text=True)
+    assert 'href="/experiments/hypot"' in page and "role-production" in page
+    assert page.count('class="state state-done">active') == 1
+    assert page.count('class="state state-reserved">expired') == 1
+
+
+def test_disabled_user_cannot_sign_in_or_use_tokens(client, session):
+    user = make_user(session, "alice", "secret-pw")
+    token = _token(session, user)
+    user.active = False
+    session.flush()
+    assert login(client, "alice", "secret-pw").status_code == 401
+    response = client.get("/api/whoami", headers=_bearer(token))
+    assert response.status_code == 401 and "disabled" in response.json["message"]

@@ -5,6 +5,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_login import login_user, logout_user
 
 from ..auth import auth_method, authenticate_password, current_user, login_required, safe_next
+from ..db import utcnow
 from ..errors import PomsDDError
 from ..forms import ApiTokenForm, LoginForm
 from ..services.users import UserService
@@ -54,7 +55,7 @@ def _account_page(form: ApiTokenForm, new_token: str | None, status: int = 200):
     service = UserService(db_session())
     return render_template("poms_dd/account.html", user=user, form=form, new_token=new_token,
                            memberships=service.memberships_of(user), tokens=service.tokens_of(user, user),
-                           auth_method=auth_method()), status
+                           now=utcnow()), status
 
 
 @bp.route("/account/tokens", methods=["POST"])
