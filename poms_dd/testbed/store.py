@@ -1,7 +1,12 @@
 """The testbed's in-memory state, shared by its MetaCat, Data Dispatcher and Rucio faces.
 
 All mutation happens under ``Store.lock`` (the server is threaded).  ``Store.now()`` is the testbed clock:
-wall time plus the offset advanced by ``POST /_testbed/tick``.
+wall time plus the offset advanced by ``POST /_testbed/tick``.  Inside a request, ``current_store()`` returns
+the store of the running app.
+
+Memory note: the seed generator shares one ``metadata`` dict among the seeded files of one run/tier (a
+1M-file seed would otherwise spend ~400 MB on identical dicts).  Never mutate ``File.metadata`` in place:
+assign a new dict (``f.metadata = {**f.metadata, **changes}``).
 """
 from __future__ import annotations
 
@@ -104,6 +109,7 @@ class RSE:
     remove_prefix: str = ""
     add_prefix: str = ""
     pin_prefix: str = ""
+    url_prefix: str = ""            # PFN = url_prefix + "/" + scope + "/" + name unless a replica has its own
 
     @property
     def is_tape(self) -> bool:
@@ -112,16 +118,20 @@ class RSE:
 
 @dataclass(slots=True)
 class Replica:
-    """A Rucio replica of a file DID on one RSE (DD sees it immediately)."""
+    """A Rucio replica of a file DID on one RSE (DD sees it immediately).  An empty ``pfn`` means the RSE's
+    deterministic one (``Store.pfn``)."""
 
     scope: str
     name: str
     rse: str
-    pfn: str
+    pfn: str = ""
     bytes: int = 0
     adler32: str | None = None
     md5: str | None = None
     state: str = "AVAILABLE"
+
+
+FINAL_HANDLE_STATES = ("done", "failed")
 
 
 @dataclass(slots=True)
@@ -155,6 +165,44 @@ class Project:
     handles: list[Handle] = field(default_factory=list)
     handle_index: dict[str, int] = field(default_factory=dict)   # did -> position in handles
     last_activity: float = 0.0
+    # Bookkeeping so that next_file and release do not scan every handle:
+    initial_by_attempts: dict[int, dict[int, None]] = field(default_factory=dict)  # attempts -> {position}
+    n_final: int = 0
+
+    def index_handles(self) -> None:
+        """(Re)build ``handle_index``, the initial-handle buckets and the final count from ``handles``."""
+        self.handle_index = {h.did: i for i, h in enumerate(self.handles)}
+        self.initial_by_attempts = {}
+        self.n_final = 0
+        for i, h in enumerate(self.handles):
+            if h.state == "initial":
+                self.initial_by_attempts.setdefault(h.attempts, {})[i] = None
+            elif h.state in FINAL_HANDLE_STATES:
+                self.n_final += 1
+
+    def set_handle_state(self, i: int, state: str) -> Handle:
+        """Move handle ``i`` to ``state`` keeping the bookkeeping right (change ``attempts`` only while not initial)."""
+        h = self.handles[i]
+        old = h.state
+        if old == state:
+            return h
+        if old == "initial":
+            bucket = self.initial_by_attempts.get(h.attempts)
+            if bucket is not None:
+                bucket.pop(i, None)
+                if not bucket:
+                    del self.initial_by_attempts[h.attempts]
+        elif old in FINAL_HANDLE_STATES:
+            self.n_final -= 1
+        h.state = state
+        if state == "initial":
+            self.initial_by_attempts.setdefault(h.attempts, {})[i] = None
+        elif state in FINAL_HANDLE_STATES:
+            self.n_final += 1
+        return h
+
+    def all_final(self) -> bool:
+        return self.n_final == len(self.handles)
 
 
 @dataclass(slots=True)
@@ -174,6 +222,11 @@ class Store:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything (keeps the lock, so a running server can be reset in place)."""
+        self.generation = 0     # bumped by touch(); persist.py saves when it changes
         self.clock_offset = 0.0
         self.accounts: dict[str, Account] = {}
         # MetaCat
@@ -193,6 +246,21 @@ class Store:
         self.next_project_id = 1
         # Faults injected by tests (service -> (status, seconds of delay)); see /_testbed/fault
         self.faults: dict[str, dict[str, Any]] = {}
+        # Rucio session tokens: token -> (account, expiry epoch)
+        self.rucio_tokens: dict[str, tuple[str, float]] = {}
+        # DD proximity map: (cpu_site, rse) -> proximity; ("DEFAULT", rse) is the fallback
+        self.proximity: dict[tuple[str, str], int] = {}
+
+    def touch(self) -> None:
+        """Note that state changed (persist.py writes it out at most every few seconds)."""
+        self.generation += 1
+
+    def pfn(self, rep: Replica) -> str:
+        if rep.pfn:
+            return rep.pfn
+        rse = self.rses.get(rep.rse)
+        prefix = rse.url_prefix if rse is not None else ""
+        return f"{prefix}/{rep.scope}/{rep.name}"
 
     def now(self) -> float:
         return time.time() + self.clock_offset
@@ -215,3 +283,9 @@ class Store:
             for did in datasets:
                 self.datasets[did].add(f.fid)
             return f
+
+
+def current_store() -> Store:
+    """The store of the running testbed app (``app.extensions["testbed_store"]``); only inside a request."""
+    from flask import current_app
+    return current_app.extensions["testbed_store"]

@@ -1,0 +1,93 @@
+"""The testbed WSGI app: MetaCat, Data Dispatcher and Rucio faces over one shared ``Store``.
+
+Mount points (client URLs in brackets):
+* ``/mc/auth`` MetaCat auth, ``/mc/data`` MetaCat data  [METACAT_SERVER_URL = BASE/mc]
+* ``/dd/auth`` DD auth, ``/dd`` DD data                  [DATA_DISPATCHER_URL = BASE/dd]
+* ``/rucio`` Rucio                                       [rucio_host = auth_host = BASE/rucio]
+* ``/_testbed`` test hooks (hooks.py)
+Unhandled exceptions answer 500 with a text body: never 502/503/504, which the clients retry for minutes.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+import traceback
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from . import auth, dd, hooks, rucio
+from .store import Store
+
+log = logging.getLogger(__name__)
+PREFIXES = (("/mc/", "mc"), ("/dd/", "dd"), ("/rucio/", "rucio"))
+
+
+def _metacat_blueprint():
+    """The MetaCat data blueprint (built separately in ``metacat.py``); None until that module exists."""
+    try:
+        metacat = importlib.import_module(f"{__package__}.metacat")
+    except ModuleNotFoundError as err:
+        if err.name != f"{__package__}.metacat":
+            raise
+        log.warning("poms_dd.testbed.metacat is missing: MetaCat data endpoints are not served")
+        return None
+    return metacat.bp
+
+
+def _service(path: str) -> str | None:
+    for prefix, service in PREFIXES:
+        if path.startswith(prefix):
+            return service
+    return None
+
+
+def _inject_fault(store: Store) -> Response | None:
+    """Apply a fault registered with ``POST /_testbed/fault`` to this request's service, if any."""
+    service = _service(request.path)
+    with store.lock:
+        fault = store.faults.get(service) if service else None
+        if fault is None:
+            return None
+        if fault.get("count") is not None:
+            fault["count"] -= 1
+            if fault["count"] <= 0:
+                del store.faults[service]
+    if fault.get("delay"):
+        time.sleep(fault["delay"])
+    if fault.get("status"):
+        return Response(f"injected fault: HTTP {fault['status']}", status=fault["status"],
+                        content_type="text/plain")
+    return None
+
+
+def make_app(store: Store, seed: tuple[str, int | None] = ("demo", None)) -> Flask:
+    """The testbed app serving ``store``; ``seed`` is what ``POST /_testbed/reset`` restores."""
+    app = Flask("poms_dd.testbed")
+    app.extensions["testbed_store"] = store
+    app.config["TESTBED_SEED"] = seed
+    app.url_map.strict_slashes = False
+    app.register_blueprint(auth.make_blueprint(), url_prefix="/mc/auth", name="mc_auth")
+    app.register_blueprint(auth.make_blueprint(), url_prefix="/dd/auth", name="dd_auth")
+    app.register_blueprint(dd.bp, url_prefix="/dd")
+    app.register_blueprint(rucio.bp, url_prefix="/rucio")
+    app.register_blueprint(hooks.bp, url_prefix="/_testbed")
+    mc = _metacat_blueprint()
+    if mc is not None:
+        app.register_blueprint(mc, url_prefix="/mc/data")
+
+    @app.before_request
+    def _faults() -> Response | None:
+        return _inject_fault(store)
+
+    @app.errorhandler(Exception)
+    def _error(err: Exception) -> Response:
+        if isinstance(err, HTTPException):
+            status = err.code or 500
+            return Response(err.description or err.name, status=status if status < 500 else 500,
+                            content_type="text/plain")
+        log.error("testbed error on %s %s:\n%s", request.method, request.full_path, traceback.format_exc())
+        return Response(f"{type(err).__name__}: {err}", status=500, content_type="text/plain")
+
+    return app
