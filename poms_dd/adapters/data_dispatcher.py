@@ -1,0 +1,205 @@
+"""DataDispatcherAdapter: the real ``data_dispatcher.api.DataDispatcherClient`` behind our value types.
+
+Reads (get/list/search projects, RSEs, version) follow the shared retry policy; everything that changes a
+project (create, copy, restart, cancel, activate, next_file, release) is sent once — only an HTTP 401 leads
+to one new login and one more attempt, because the server did nothing for a 401.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping, Sequence
+
+import requests
+from data_dispatcher.api import DataDispatcherClient
+
+from ..errors import ConfigurationError, InvalidInput, NotFound
+from .config import ExperimentConnection
+from .errors import DATA_DISPATCHER
+from .tokens import TokenLibrary, TokenLogin, credential_fingerprint
+from .types import FileHandle, FileInfo, FileSpec, HandleCounts, Identity, NextFile, Project, RSEInfo
+
+NO_TIMEOUT = "no timeout"                 # pass as a timeout to mean "none" (None means "server default")
+DEFAULT_IDLE_TIMEOUT = DataDispatcherClient.DEFAULT_IDLE_TIMEOUT
+
+
+class _DDClient(DataDispatcherClient):
+    """The real client, sending each request once: its own loop would repeat any request (a create too)
+    on 503 for up to 5 minutes.  Retries are decided by ``adapters.retry`` instead."""
+
+    def retry_request(self, method, url, timeout=None, **args):
+        return requests.request(method.upper(), url, timeout=self.Timeout, **args)
+
+
+def _file_entry(item: FileInfo | FileSpec | str | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(item, (FileInfo, FileSpec)):
+        return {"namespace": item.namespace, "name": item.name,
+                "attributes": dict(getattr(item, "attributes", {}) or {})}
+    if isinstance(item, str):
+        namespace, sep, name = item.partition(":")
+        if not sep or not namespace or not name:
+            raise InvalidInput(f"Invalid file DID {item!r}: expected namespace:name.")
+        return {"namespace": namespace, "name": name, "attributes": {}}
+    return {"namespace": item["namespace"], "name": item["name"], "attributes": dict(item.get("attributes") or {})}
+
+
+def _copy_timeout(value: float | str | None) -> str:
+    """The client's copy_project accepts only strings ("default", "no timeout", "3600", "2h")."""
+    if value is None:
+        return "default"
+    if value == NO_TIMEOUT:
+        return NO_TIMEOUT
+    return str(float(value))
+
+
+def _create_timeout(value: float | str | None) -> float | None:
+    return None if value in (None, NO_TIMEOUT) else float(value)
+
+
+class DataDispatcherAdapter:
+    """One experiment's Data Dispatcher, logged in as its service account.  Every method raises
+    ExternalServiceError when DD fails or cannot be reached."""
+
+    service = DATA_DISPATCHER
+
+    def __init__(self, conn: ExperimentConnection, worker_id: str = "poms_dd"):
+        if not conn.dd_url:
+            raise ConfigurationError(f"No Data Dispatcher URL is configured for experiment {conn.experiment}.")
+        self.url = conn.dd_url.rstrip("/")
+        self.auth_url = (conn.dd_auth_url or self.url + "/auth").rstrip("/")
+        self.timeout = conn.timeout
+        library = TokenLibrary(conn.state_dir / "data_dispatcher",
+                               credential_fingerprint(conn.data_dispatcher, self.auth_url))
+        # worker_id given explicitly: the client would otherwise write ./.data_dispatcher_worker_id
+        self.client = _DDClient(server_url=self.url, auth_server_url=self.auth_url, worker_id=worker_id,
+                                token_library=str(library.path), timeout=conn.timeout)
+        self.session = TokenLogin(DATA_DISPATCHER, self.client, library, conn.data_dispatcher, conn.timeout)
+
+    def _read(self, operation: str, fn):
+        return self.session.run(operation, fn, idempotent=True)
+
+    def _write(self, operation: str, fn):
+        return self.session.run(operation, fn, idempotent=False)
+
+    # -- identity and server ------------------------------------------------------------------------------
+    def login(self, force: bool = False) -> Identity:
+        """Log in (``force``: even if a saved token is still fresh) and return who we are."""
+        return self.session.run("log in", lambda: self.session.login(force=force), idempotent=True, ensure=False)
+
+    def identity(self) -> Identity | None:
+        return self.session.identity()
+
+    def version(self) -> str:
+        return str(self._read("get the server version", self.client.version)).strip()
+
+    def list_rses(self) -> list[RSEInfo]:
+        """The RSEs DD knows, with its enabled/available flags."""
+        items = self._read("list RSEs", self.client.list_rses) or []
+        return [RSEInfo(name=r["name"], is_tape=bool(r.get("is_tape")), available=r.get("is_available"),
+                        enabled=r.get("is_enabled"), description=r.get("description") or "") for r in items]
+
+    # -- projects: changes (never retried) -----------------------------------------------------------------
+    def create_project(self, files: Iterable[FileInfo | FileSpec | str | Mapping[str, Any]], *,
+                       attributes: Mapping[str, Any], common_attributes: Mapping[str, Any] | None = None,
+                       query: str | None = None, users: Sequence[str] = (), roles: Sequence[str] = (),
+                       worker_timeout: float | str | None = None,
+                       idle_timeout: float | str | None = DEFAULT_IDLE_TIMEOUT, virtual: bool = False,
+                       with_handles: bool = False) -> Project:
+        """Create a project of ``files`` (FileInfo, FileSpec, "ns:name" or DD file dicts).  ``virtual`` is stored
+        as ``project_attributes.virtual`` (DD then ignores replicas).  Timeouts are seconds; ``NO_TIMEOUT`` or
+        None means none.  Sent once, never retried: on an error the project may or may not exist (look it up
+        by its attributes).  Raises InvalidInput for an empty file list."""
+        entries = [_file_entry(f) for f in files]
+        if not entries:
+            raise InvalidInput("Nothing to launch: the project would have no files.")
+        project_attributes = dict(attributes)
+        if virtual:
+            project_attributes["virtual"] = True
+        data = self._write("create a project", lambda: self.client.create_project(
+            entries, common_attributes=dict(common_attributes or {}), project_attributes=project_attributes,
+            query=query, worker_timeout=_create_timeout(worker_timeout), idle_timeout=_create_timeout(idle_timeout),
+            users=list(users), roles=list(roles)))
+        return Project.from_json(data, keep_handles=with_handles)
+
+    def copy_project(self, project_id: int, *, attributes: Mapping[str, Any] | None = None,
+                     common_attributes: Mapping[str, Any] | None = None, worker_timeout: float | str | None = None,
+                     idle_timeout: float | str | None = None) -> Project:
+        """A new project with the same files, all ``initial``; ``attributes`` update the copied project
+        attributes.  Timeouts: None keeps the original's, ``NO_TIMEOUT`` removes it, a number sets seconds.
+        DD does not copy users and roles (PROTOCOLS §7)."""
+        data = self._write("copy the project", lambda: self.client.copy_project(
+            int(project_id), common_attributes=dict(common_attributes or {}), project_attributes=dict(attributes or {}),
+            worker_timeout=_copy_timeout(worker_timeout), idle_timeout=_copy_timeout(idle_timeout)))
+        return Project.from_json(data)
+
+    def restart_handles(self, project_id: int, *, failed: bool = False, reserved: bool = False, done: bool = False,
+                        all: bool = False, dids: Sequence[str] = ()) -> Project:
+        """Put the chosen handles (by state, or the listed DIDs) back to ``initial``; the project reactivates."""
+        if not (failed or reserved or done or all or dids):
+            raise InvalidInput("Choose which handles to restart (failed, reserved, done, all or a list).")
+        data = self._write("restart handles", lambda: self.client.restart_handles(
+            int(project_id), done=done, failed=failed, reserved=reserved, all=all, handles=list(dids)))
+        return Project.from_json(data)
+
+    def cancel_project(self, project_id: int) -> Project:
+        return Project.from_json(self._write("cancel the project", lambda: self.client.cancel_project(int(project_id))))
+
+    def activate_project(self, project_id: int) -> Project:
+        return Project.from_json(self._write("activate the project",
+                                             lambda: self.client.activate_project(int(project_id))))
+
+    # -- projects: reads -----------------------------------------------------------------------------------
+    def get_project(self, project_id: int, with_handles: bool = False, with_replicas: bool = False) -> Project | None:
+        """The project, or None if DD does not know it.  Handle counts are filled when handles are fetched."""
+        data = self._read("get the project", lambda: self.client.get_project(
+            int(project_id), with_files=with_handles or with_replicas, with_replicas=with_replicas))
+        return Project.from_json(data, keep_handles=with_handles, replicas_known=with_replicas) if data else None
+
+    def handle_counts(self, project_id: int, with_replicas: bool = True) -> HandleCounts:
+        """Counts of handles by state, and ``unknown`` (no available replica) when ``with_replicas``.
+        Raises NotFound if the project does not exist."""
+        project = self.get_project(project_id, with_handles=False, with_replicas=with_replicas) if with_replicas \
+            else self._project_with_counts(project_id)
+        if project is None:
+            raise NotFound(f"Data Dispatcher project {project_id} does not exist.")
+        return project.counts or HandleCounts()
+
+    def _project_with_counts(self, project_id: int) -> Project | None:
+        data = self._read("get the project", lambda: self.client.get_project(int(project_id), with_files=True))
+        return Project.from_json(data) if data else None
+
+    def list_projects(self, attributes: Mapping[str, Any], *, state: str | None = None, not_state: str | None = None,
+                      owner: str = "all", with_handles: bool = False) -> list[Project]:
+        """Projects whose attributes contain ``attributes`` (type-exact: 12 ≠ "12").  An attribute filter is
+        required: without one DD loads every handle of every project.  ``state=None``: any state."""
+        if not attributes:
+            raise InvalidInput("Listing Data Dispatcher projects needs an attribute filter.")
+        items = self._read("list projects", lambda: self.client.list_projects(
+            owner=owner, state=state, not_state=not_state, attributes=dict(attributes), with_files=with_handles))
+        return [Project.from_json(p, keep_handles=with_handles) for p in items or []]
+
+    def search_projects(self, query: str, *, state: str = "active", owner: str | None = None,
+                        with_handles: bool = False) -> list[Project]:
+        """Projects matching a DD search query over attributes (``campaign = 12 and stage in (1,2)``);
+        ``state="all"`` for every state."""
+        items = self._read("search projects", lambda: self.client.search_projects(
+            query, owner=owner, state=state, with_files=with_handles))
+        return [Project.from_json(p, keep_handles=with_handles) for p in items or []]
+
+    # -- worker interface (for the demo workers) -----------------------------------------------------------
+    def next_file(self, project_id: int, worker_id: str, cpu_site: str = "DEFAULT") -> NextFile:
+        """Reserve one file (a single request, no waiting).  Unlike the client's next_file, an HTTP error
+        (inactive project, 403, 404) raises ExternalServiceError instead of looking like "project ended"."""
+        url = f"next_file?project_id={int(project_id)}&worker_id={worker_id}&cpu_site={cpu_site}"
+        reply = self._write("reserve the next file", lambda: self.client.get(url))
+        if isinstance(reply, str):
+            reply = json.loads(reply)
+        handle = reply.get("handle")
+        return NextFile(handle=FileHandle.from_json(handle, int(project_id)) if handle else None,
+                        retry=bool(reply.get("retry")), reason=reply.get("reason") or "")
+
+    def file_done(self, project_id: int, did: str, worker_id: str) -> None:
+        self._write("mark the file done", lambda: self.client.file_done(int(project_id), did, worker_id=worker_id))
+
+    def file_failed(self, project_id: int, did: str, worker_id: str, retry: bool = True) -> None:
+        self._write("mark the file failed", lambda: self.client.file_failed(int(project_id), did, retry=retry,
+                                                                           worker_id=worker_id))

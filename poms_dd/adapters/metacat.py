@@ -1,0 +1,205 @@
+"""MetaCatAdapter: the real ``metacat.webapi.MetaCatClient`` behind our value types.
+
+Large results are streamed: one ``query`` request whose ``application/json-seq`` body is read file by file
+(PROTOCOLS §9: the client's ``batch_size`` paging re-runs the ordered query per page and is quadratic, so it is
+never used here).  Lookups by fid/DID and lineage queries go out in chunks.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Iterator, Sequence
+
+import requests
+from metacat.webapi import MetaCatClient
+
+from ..errors import ConfigurationError, InvalidInput
+from .config import ExperimentConnection
+from .errors import METACAT, translate
+from .tokens import TokenLibrary, TokenLogin, credential_fingerprint
+from .types import DatasetInfo, FileInfo, Identity, QueryCount
+
+_SAFE_WORD = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_END = object()
+LOOKUP_CHUNK = 1000
+LINEAGE_CHUNK = 500
+
+
+class _MetaCatClient(MetaCatClient):
+    """The real client, sending each request once: its own loop would retry 502–524 for up to 30 minutes.
+    Retries are decided by ``adapters.retry`` instead."""
+
+    def retry_request(self, method, url, timeout=None, **args):
+        return requests.request(method.upper(), url, timeout=self.Timeout, **args)
+
+
+def parse_mql(mql: str) -> Any:
+    """Parse ``mql`` with MetaCat's own parser; return MetaCat's query object.
+
+    Raises InvalidInput (field ``mql``) with the parser's message, e.g. ``MQLSyntaxError: ... at line 1 col 18``.
+    """
+    from poms_dd.testbed.mqlparse import parse   # MetaCat's parser behind a tiny wsdbtools stand-in
+
+    if not mql or not mql.strip():
+        raise InvalidInput("The MQL query is empty.", field_errors={"mql": ["The MQL query is empty."]})
+    try:
+        return parse(mql)
+    except ValueError as exc:
+        message = f"MetaCat's MQL parser rejects the query: {exc}"
+        raise InvalidInput(message, field_errors={"mql": [str(exc)]}) from exc
+
+
+def safe_words(values: Iterable[Any], what: str) -> list[str]:
+    """Return ``values`` as strings, refusing anything that could change the meaning of generated MQL."""
+    out = [str(v) for v in values]
+    bad = [v for v in out if not _SAFE_WORD.match(v)]
+    if bad:
+        raise InvalidInput(f"Invalid {what}: {bad[0]!r} (letters, digits, '_', '.', '-' only).")
+    return out
+
+
+def namespace_query(namespace: str) -> str:
+    """MQL for every file of a namespace (files are selected by their own namespace, not by dataset)."""
+    (ns,) = safe_words([namespace], "namespace")
+    return f'files where namespace = "{ns}"'
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class MetaCatAdapter:
+    """One experiment's MetaCat, logged in as its service account.  Every method raises ExternalServiceError
+    when MetaCat fails or cannot be reached; query methods raise InvalidInput for MQL MetaCat's parser rejects."""
+
+    service = METACAT
+
+    def __init__(self, conn: ExperimentConnection):
+        if not conn.metacat_url:
+            raise ConfigurationError(f"No MetaCat server URL is configured for experiment {conn.experiment}.")
+        self.url = conn.metacat_url.rstrip("/")
+        self.auth_url = (conn.metacat_auth_url or self.url + "/auth").rstrip("/")
+        self.timeout = conn.timeout
+        self.default_namespace = conn.default_namespace
+        library = TokenLibrary(conn.state_dir / "metacat", credential_fingerprint(conn.metacat, self.auth_url))
+        self.client = _MetaCatClient(server_url=self.url, auth_server_url=self.auth_url,
+                                     token_library=str(library.path), timeout=conn.timeout)
+        self.session = TokenLogin(METACAT, self.client, library, conn.metacat, conn.timeout)
+
+    # -- identity -------------------------------------------------------------------------------------------
+    def login(self, force: bool = False) -> Identity:
+        """Log in (``force``: even if a saved token is still fresh) and return who we are."""
+        return self.session.run("log in", lambda: self.session.login(force=force), idempotent=True, ensure=False)
+
+    def identity(self) -> Identity | None:
+        return self.session.identity()
+
+    def version(self) -> str:
+        return self.session.run("get the server version", lambda: self.client.get_version().strip(),
+                                idempotent=True)
+
+    # -- queries --------------------------------------------------------------------------------------------
+    def count(self, mql: str) -> QueryCount:
+        """Number of files and total size of ``mql`` (``summary=count``, nothing is listed)."""
+        def call() -> QueryCount:
+            result = next(iter(self.client.query(mql, summary="count")))
+            if isinstance(result, list):          # some servers wrap the summary in a list
+                result = result[0] if result else {"count": 0, "total_size": 0}
+            return QueryCount(count=int(result.get("count") or 0), total_size=int(result.get("total_size") or 0))
+        return self.session.run("count the query", call, idempotent=True)
+
+    def validate(self, mql: str) -> QueryCount:
+        """Parse ``mql`` locally with MetaCat's parser (InvalidInput on a syntax error, without any request),
+        require a file query, then count it on the server."""
+        parsed = parse_mql(mql)
+        if getattr(parsed, "Type", "file") != "file":
+            raise InvalidInput(f"This is a {parsed.Type} query; a file query is needed (e.g. 'files from ns:ds').",
+                               field_errors={"mql": ["not a file query"]})
+        return self.count(mql)
+
+    def iter_files(self, mql: str, metadata: bool | Sequence[str] = False,
+                   with_provenance: bool = False) -> Iterator[FileInfo]:
+        """Stream the files of ``mql`` from ONE request.  ``metadata``: False (none), True (all keys) or the keys
+        to keep.  The request is sent (and a rejected query raises) before this returns; a failure while
+        reading the rest raises ExternalServiceError from the iterator."""
+        keys = None if metadata is True else tuple(metadata or ())
+        with_meta = metadata is True or bool(keys)
+
+        def start() -> tuple[Any, Iterator[Any]]:
+            items = iter(self.client.query(mql, with_metadata=with_meta, with_provenance=with_provenance))
+            return next(items, _END), items
+
+        first, rest = self.session.run("query files", start, idempotent=True)
+        return self._stream(first, rest, keys, "query files")
+
+    def _stream(self, first: Any, rest: Iterator[Any], keys: tuple[str, ...] | None,
+                operation: str) -> Iterator[FileInfo]:
+        if first is _END:
+            return
+        yield FileInfo.from_json(first, keys)
+        try:
+            for item in rest:
+                yield FileInfo.from_json(item, keys)
+        except Exception as exc:
+            error = translate(METACAT, operation, self.url, exc, timeout=self.timeout)
+            if error is None:
+                raise
+            raise error from exc
+
+    def get_files(self, fids: Iterable[str] = (), dids: Iterable[str] = (), metadata: bool | Sequence[str] = False,
+                  with_provenance: bool = False, chunk_size: int = LOOKUP_CHUNK) -> Iterator[FileInfo]:
+        """The files with these fids and/or DIDs (``ns:name``), looked up ``chunk_size`` at a time.  Files
+        MetaCat does not know are simply absent."""
+        keys = None if metadata is True else tuple(metadata or ())
+        lookups: list[dict[str, str]] = [{"fid": str(f)} for f in fids]
+        for did in dids:
+            namespace, sep, name = str(did).partition(":")
+            if not sep:
+                raise InvalidInput(f"Invalid file DID {did!r}: expected namespace:name.")
+            lookups.append({"namespace": namespace, "name": name})
+        for chunk in _chunks(lookups, chunk_size):
+            found = self.session.run(
+                "look up files", lambda c=chunk: list(self.client.get_files(
+                    c, with_metadata=metadata is True or bool(keys), with_provenance=with_provenance)),
+                idempotent=True)
+            for item in found:
+                yield FileInfo.from_json(item, keys)
+
+    def get_file(self, did: str | None = None, fid: str | None = None, metadata: bool | Sequence[str] = True,
+                 with_provenance: bool = False) -> FileInfo | None:
+        """One file by DID or fid, or None if MetaCat does not know it."""
+        found = list(self.get_files(fids=[fid] if fid else (), dids=[did] if did else (), metadata=metadata,
+                                    with_provenance=with_provenance))
+        return found[0] if found else None
+
+    def parents(self, fids: Iterable[str], metadata: bool | Sequence[str] = False,
+                chunk_size: int = LINEAGE_CHUNK) -> Iterator[FileInfo]:
+        """Distinct parents of the files with these fids (MQL ``parents(fids ...)``, chunked)."""
+        return self._lineage("parents", fids, metadata, chunk_size)
+
+    def children(self, fids: Iterable[str], metadata: bool | Sequence[str] = False,
+                 chunk_size: int = LINEAGE_CHUNK) -> Iterator[FileInfo]:
+        """Distinct children of the files with these fids (MQL ``children(fids ...)``, chunked)."""
+        return self._lineage("children", fids, metadata, chunk_size)
+
+    def _lineage(self, relation: str, fids: Iterable[str], metadata: bool | Sequence[str],
+                 chunk_size: int) -> Iterator[FileInfo]:
+        words = safe_words(fids, "file id")
+        seen: set[str] = set()
+        for chunk in _chunks(words, chunk_size):
+            for info in self.iter_files(f"{relation}(fids {','.join(chunk)})", metadata=metadata):
+                if info.fid not in seen:
+                    seen.add(info.fid)
+                    yield info
+
+    # -- datasets -------------------------------------------------------------------------------------------
+    def get_dataset(self, did: str) -> DatasetInfo | None:
+        """The dataset ``ns:name``, or None if it does not exist."""
+        data = self.session.run("get the dataset", lambda: self.client.get_dataset(did), idempotent=True)
+        return DatasetInfo.from_json(data) if data else None
+
+    def list_datasets(self, namespace_pattern: str | None = None, name_pattern: str | None = None) -> list[DatasetInfo]:
+        """Datasets whose namespace/name match the fnmatch patterns."""
+        items = self.session.run("list datasets", lambda: list(self.client.list_datasets(
+            namespace_pattern=namespace_pattern, name_pattern=name_pattern)), idempotent=True)
+        return [DatasetInfo.from_json(d) for d in items]

@@ -1,0 +1,219 @@
+"""RucioAdapter: the real ``rucio.client.Client`` behind our value types.
+
+Token isolation without touching process-global state: rucio-clients computes its token file from
+``tempfile.gettempdir()``/``$TMPDIR`` or ``auth_token_file_path`` in rucio.cfg (both process-wide, so setting
+them per experiment would race between threads).  ``_RucioClient`` overrides the one method that computes the
+paths (``BaseClient._get_auth_tokens``) to put the token in ``conn.state_dir/rucio/`` under a name that
+includes a fingerprint of the credential: a cached token never lets a changed (wrong) password pass
+(PROTOCOLS §8), and experiments never share a token.
+
+The client logs in while it is constructed and again by itself on HTTP 401.  For bearer tokens
+(``token_file``) it would start an interactive OIDC flow on 401; ``_RucioClient`` replaces that step with
+re-reading the token file.  Note: with ``token_file``, a ``$BEARER_TOKEN``/``$BEARER_TOKEN_FILE`` set in the
+process environment takes precedence inside rucio-clients (``wlcg_token_discovery``).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, TypeVar
+
+from rucio.client import Client
+from rucio.common.exception import CannotAuthenticate, DataIdentifierNotFound
+
+from ..errors import ConfigurationError, InvalidInput
+from .config import ExperimentConnection
+from .errors import RUCIO, translate
+from .retry import call_read
+from .tokens import credential_fingerprint, private_dir, read_bearer_token
+from .types import DIDInfo, FileReplicas, Identity, ReplicaLocation, RSEInfo
+
+T = TypeVar("T")
+MAX_DIDS_PER_CALL = 1000       # the server rejects more (InvalidObject)
+
+
+class _RucioClient(Client):
+    """The real client with its token file placed by poms_dd (see the module docstring)."""
+
+    def __init__(self, token_dir: Path, token_name: str, bearer: Callable[[], str] | None = None, **kwargs: Any):
+        self._poms_token_dir = str(token_dir)
+        self._poms_token_name = token_name
+        self._poms_bearer = bearer
+        super().__init__(**kwargs)
+
+    def _get_auth_tokens(self):
+        directory, name = self._poms_token_dir, self._poms_token_name
+        return None, f"{directory}/auth_token_exp_{name}", f"{directory}/auth_token_{name}", directory
+
+    def _BaseClient__get_token(self):          # noqa: N802 - overrides BaseClient.__get_token
+        if self._poms_bearer is None:
+            return super()._BaseClient__get_token()
+        token = self._poms_bearer()
+        if token == self.auth_token:
+            raise CannotAuthenticate("the bearer token was refused; refresh the token file")
+        self.auth_token = token
+        self.headers["X-Rucio-Auth-Token"] = token
+        _write_private(self.token_file, token)
+
+
+def _write_private(path: str, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _split_did(did: str | tuple[str, str]) -> tuple[str, str]:
+    if isinstance(did, tuple):
+        return did
+    scope, sep, name = str(did).partition(":")
+    if not sep or not scope or not name:
+        raise InvalidInput(f"Invalid DID {did!r}: expected scope:name.")
+    return scope, name
+
+
+class RucioAdapter:
+    """One experiment's Rucio account.  Every method raises ExternalServiceError when Rucio fails or cannot
+    be reached (including a refused login)."""
+
+    service = RUCIO
+
+    def __init__(self, conn: ExperimentConnection):
+        if not conn.rucio_host:
+            raise ConfigurationError(f"No Rucio host is configured for experiment {conn.experiment}.")
+        self.conn = conn
+        self.url = conn.rucio_host.rstrip("/")
+        self.auth_url = (conn.rucio_auth_host or conn.rucio_host).rstrip("/")
+        self.timeout = conn.timeout
+        cred = conn.rucio
+        self.account = conn.rucio_account or cred.username
+        self.token_dir = conn.state_dir / "rucio"
+        fingerprint = credential_fingerprint(cred, self.auth_url, self.account)[:16]
+        self.token_name = f"for_account_{self.account}_{fingerprint}"
+        self._client: _RucioClient | None = None
+        self._lock = threading.Lock()
+        self._rse_types: dict[str, bool] | None = None
+
+    def _build(self) -> _RucioClient:
+        cred = self.conn.rucio
+        bearer = None
+        if cred.method == "password":
+            auth_type, creds = "userpass", {"username": cred.username, "password": cred.secret or ""}
+        elif cred.method == "x509":
+            auth_type, creds = "x509", {"client_cert": cred.cert_path, "client_key": cred.key_path}
+        elif cred.method == "token_file":
+            auth_type, creds = "oidc", {}
+            bearer = lambda: read_bearer_token(cred)  # noqa: E731
+        else:
+            raise ConfigurationError(f"Unknown Rucio authentication method {cred.method!r}.")
+        private_dir(self.token_dir)
+        if bearer is not None:
+            _write_private(f"{self.token_dir}/auth_token_{self.token_name}", bearer())
+        return _RucioClient(self.token_dir, self.token_name, bearer=bearer, rucio_host=self.url,
+                            auth_host=self.auth_url, account=self.account, auth_type=auth_type, creds=creds,
+                            timeout=self.timeout)
+
+    @property
+    def client(self) -> _RucioClient:
+        """The logged-in client, built (and logged in) on first use; raises ExternalServiceError."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._call("log in", self._build, idempotent=True, connect=False)
+        return self._client
+
+    def _call(self, operation: str, fn: Callable[[], T], *, idempotent: bool, connect: bool = True) -> T:
+        def once() -> T:
+            if connect:
+                self.client
+            return fn()
+        try:
+            return call_read(once) if idempotent else once()
+        except Exception as exc:
+            error = translate(RUCIO, operation, self.url, exc, timeout=self.timeout, identity=self.account)
+            if error is None:
+                raise
+            raise error from exc
+
+    def login(self, force: bool = False) -> Identity:
+        """Log in (``force``: drop the cached token first, proving the credential) and return the account."""
+        if force:
+            with self._lock:
+                self._client = None
+                token_file = self.token_dir / f"auth_token_{self.token_name}"
+                if token_file.exists():
+                    token_file.unlink()
+        return self.whoami()
+
+    def ping(self) -> str:
+        """The server version."""
+        return str(self._call("ping", lambda: self.client.ping().get("version", ""), idempotent=True))
+
+    def whoami(self) -> Identity:
+        data = self._call("ask who we are", lambda: self.client.whoami(), idempotent=True)
+        return Identity(username=data.get("account") or self.account or "")
+
+    def list_rses(self, expression: str | None = None) -> list[RSEInfo]:
+        items = self._call("list RSEs", lambda: list(self.client.list_rses(expression)), idempotent=True)
+        rses = [RSEInfo(name=r["rse"], is_tape=str(r.get("rse_type", "")).upper() == "TAPE") for r in items]
+        if expression is None:
+            self._rse_types = {r.name: r.is_tape for r in rses}
+        return rses
+
+    def get_did(self, did: str) -> DIDInfo | None:
+        """The DID's type and size, or None if Rucio does not know it."""
+        scope, name = _split_did(did)
+
+        def call() -> dict[str, Any] | None:
+            try:
+                return self.client.get_did(scope, name)
+            except DataIdentifierNotFound:
+                return None
+        data = self._call("look up the DID", call, idempotent=True)
+        if data is None:
+            return None
+        return DIDInfo(scope=data["scope"], name=data["name"], type=str(data.get("type", "")).upper(),
+                       bytes=data.get("bytes"), length=data.get("length"), account=data.get("account"))
+
+    def replicas(self, dids: Iterable[str | tuple[str, str]], *, rse_expression: str | None = None,
+                 chunk_size: int = MAX_DIDS_PER_CALL) -> Iterator[FileReplicas]:
+        """Replicas of many file DIDs, asked ``chunk_size`` (≤ 1000) at a time; files Rucio does not know are
+        absent.  Each location says its RSE, state (AVAILABLE, ...) and whether it is tape."""
+        chunk_size = max(1, min(chunk_size, MAX_DIDS_PER_CALL))
+        batch: list[dict[str, str]] = []
+        for did in dids:
+            scope, name = _split_did(did)
+            batch.append({"scope": scope, "name": name})
+            if len(batch) == chunk_size:
+                yield from self._replica_chunk(batch, rse_expression)
+                batch = []
+        if batch:
+            yield from self._replica_chunk(batch, rse_expression)
+
+    def _replica_chunk(self, batch: list[dict[str, str]], rse_expression: str | None) -> Iterator[FileReplicas]:
+        if self._rse_types is None:
+            self.list_rses()
+        items = self._call("list replicas", lambda: list(self.client.list_replicas(
+            batch, all_states=True, ignore_availability=True, rse_expression=rse_expression)), idempotent=True)
+        for item in items:
+            yield self._replicas_from_json(item)
+
+    def _replicas_from_json(self, item: dict[str, Any]) -> FileReplicas:
+        pfn_types = {info.get("rse"): str(info.get("type", "")).upper()
+                     for info in (item.get("pfns") or {}).values()}
+        states = item.get("states") or {}
+        locations = []
+        for rse, pfns in sorted((item.get("rses") or {}).items()):
+            kind = pfn_types.get(rse)
+            is_tape = kind == "TAPE" if kind else (self._rse_types or {}).get(rse, False)
+            locations.append(ReplicaLocation(rse=rse, state=str(states.get(rse, "AVAILABLE")), is_tape=is_tape,
+                                             pfn=pfns[0] if pfns else None))
+        for rse, state in sorted(states.items()):      # replicas without a PFN (e.g. not yet available)
+            if rse not in (item.get("rses") or {}):
+                locations.append(ReplicaLocation(rse=rse, state=str(state),
+                                                 is_tape=(self._rse_types or {}).get(rse, False)))
+        return FileReplicas(scope=item["scope"], name=item["name"], bytes=item.get("bytes"),
+                            locations=tuple(locations))
