@@ -320,3 +320,46 @@ def test_disabled_user_cannot_sign_in_or_use_tokens(client, session):
     assert login(client, "alice", "secret-pw").status_code == 401
     response = client.get("/api/whoami", headers=_bearer(token))
     assert response.status_code == 401 and "disabled" in response.json["message"]
+
+
+# --- who may change accounts and memberships (UserService, used by the member pages) -------------------------
+
+def test_membership_changes_follow_the_permission_table(session):
+    from poms_dd.errors import NotAuthenticated, NotFound, PermissionDenied
+    exp = make_experiment(session, "hypot")
+    other = make_experiment(session, "other")
+    boss = make_user(session, "boss", roles={exp: "superuser"})
+    worker = make_user(session, "worker", roles={exp: "analysis"})
+    newbie = make_user(session, "newbie")
+    service = UserService(session)
+    service.grant(boss, newbie, exp, "production")                # experiment superuser manages members
+    service.change_role(boss, newbie, exp, "analysis")
+    assert {(m.experiment.name, m.role) for m in service.memberships_of(newbie)} == {("hypot", "analysis")}
+    with pytest.raises(PermissionDenied):
+        service.grant(worker, newbie, exp, "superuser")           # analysis member may not
+    with pytest.raises(NotFound):
+        service.grant(boss, newbie, other, "analysis")            # not a member there: hidden
+    with pytest.raises(NotAuthenticated):
+        service.remove_member(None, newbie, exp)                  # None is nobody, not the system
+    service.remove_member(boss, newbie, exp)
+    assert service.memberships_of(newbie) == []
+    events = session.scalars(select(AuditEvent).where(AuditEvent.experiment_id == exp.id)
+                             .order_by(AuditEvent.id)).all()
+    assert [(e.actor, e.action) for e in events] == [("boss", "membership.grant"), ("boss", "membership.grant"),
+                                                     ("boss", "membership.remove")]
+    assert events[1].before == {"role": "production"} and events[1].after == {"role": "analysis"}
+
+
+def test_only_administrators_create_users_or_tokens_for_others(session):
+    from poms_dd.errors import PermissionDenied
+    alice = make_user(session, "alice")
+    bob = make_user(session, "bob")
+    root = make_user(session, "root", superuser=True)
+    service = UserService(session)
+    with pytest.raises(PermissionDenied):
+        service.create_user(alice, "eve")
+    with pytest.raises(PermissionDenied):
+        service.create_token(alice, bob, "sneaky")
+    service.create_token(alice, alice, "mine")
+    service.create_token(root, bob, "for bob")
+    assert service.create_user(root, "eve").username == "eve"
