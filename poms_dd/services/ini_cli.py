@@ -1,0 +1,119 @@
+"""``poms-dd ini export|import``: campaign INI files from the command line.
+
+The commands act as a poms_dd user (``--as USERNAME``, default: your login name) with that user's
+permissions, exactly as the web pages do.  Tests and embedding code may pass
+``obj=IniCliContext(session_factory)`` to run on a given session factory instead of the environment.
+"""
+from __future__ import annotations
+
+import contextlib
+import getpass
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import ConfigurationError, PomsDDError
+from ..models import User
+from .ini import CampaignIniService
+
+
+@dataclass(frozen=True)
+class IniCliContext:
+    session_factory: Callable[[], Session]
+
+
+@contextlib.contextmanager
+def _session(ctx: click.Context) -> Iterator[Session]:
+    if isinstance(ctx.obj, IniCliContext):
+        session = ctx.obj.session_factory()
+        try:
+            yield session
+        finally:
+            session.close()
+        return
+    from ..db import Database
+    from ..settings import Settings
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as err:
+        raise click.ClickException(str(err)) from None
+    db = Database(settings.database_url)
+    session = db.session()
+    try:
+        yield session
+    finally:
+        session.close()
+        db.engine.dispose()
+
+
+def _user(session: Session, username: str | None) -> User:
+    name = username or getpass.getuser()
+    user = session.scalar(select(User).where(User.username == name))
+    if user is None or not user.active:
+        raise click.ClickException(f"poms_dd has no active user named {name!r}; pass --as USERNAME.")
+    return user
+
+
+def _fail(err: PomsDDError) -> None:
+    """Print the error (every problem of a bad file, with section and key) and exit 1."""
+    click.echo(f"error: {err.message}", err=True)
+    for where, messages in err.field_errors.items():
+        for message in messages:
+            click.echo(f"  {where}: {message}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+@click.group()
+def command() -> None:
+    """Campaign INI files (POMS format): export and import."""
+
+
+@command.command("export")
+@click.argument("experiment")
+@click.argument("campaign")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to FILE instead of standard output.")
+@click.option("--as", "as_user", default=None, metavar="USERNAME", help="Act as this poms_dd user.")
+@click.pass_context
+def export(ctx: click.Context, experiment: str, campaign: str, output: str | None, as_user: str | None) -> None:
+    """Export CAMPAIGN (name or id) of EXPERIMENT as an INI file."""
+    with _session(ctx) as session:
+        service = CampaignIniService(session)
+        try:
+            user = _user(session, as_user)
+            campaign_id = int(campaign) if campaign.isdigit() else service.campaign_id(user, experiment, campaign)
+            _, text = service.export_text(user, experiment, campaign_id)
+        except PomsDDError as err:
+            _fail(err)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@command.command("import")
+@click.argument("experiment")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--replace", is_flag=True, help="Update the campaign if it exists (stages are matched by name).")
+@click.option("--as", "as_user", default=None, metavar="USERNAME", help="Act as this poms_dd user.")
+@click.pass_context
+def import_(ctx: click.Context, experiment: str, file, replace: bool, as_user: str | None) -> None:
+    """Import a campaign INI FILE ('-' for standard input) into EXPERIMENT."""
+    text = file.read()
+    with _session(ctx) as session:
+        try:
+            user = _user(session, as_user)
+            result = CampaignIniService(session).import_text(user, experiment, text, replace=replace,
+                                                             actor=f"{user.username} (cli)")
+        except PomsDDError as err:
+            _fail(err)
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        verb = "created" if result.created else "updated"
+        click.echo(f"{verb} campaign {result.campaign.name} (id {result.campaign.id}) in {experiment} with "
+                   f"{len(result.campaign.stages)} stage(s)")
