@@ -86,6 +86,12 @@ _LABELS = {"data_dispatcher_project_id": "The DD project id", "dd_worker_timeout
            "launch_template_id": "The launch template"}
 
 
+def invalid_input(errors: dict[str, list[str]]) -> InvalidInput:
+    """One InvalidInput carrying every field message (its message names the fields and the first problem)."""
+    first = next(iter(errors.values()))[0]
+    return InvalidInput(f"Please correct the marked fields ({', '.join(errors)}): {first}", field_errors=errors)
+
+
 def validate_stage(values: Mapping[str, Any], data_handling_service: str,
                    keywords: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
     """Field messages for a stage's values (absent keys count as blank).  When ``keywords`` is given, the
