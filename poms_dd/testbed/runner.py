@@ -60,7 +60,8 @@ class TestbedServer:
         self._server = make_server(self.host, self.port, self.app, threaded=True,
                                    request_handler=_QuietHandler)
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="testbed", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="testbed", daemon=True)
         self._thread.start()
         if self.state:
             self._saver = persist.Saver(self.store, self.state).start()
