@@ -7,8 +7,9 @@ set-wise: basic queries iterate dataset fid lists and apply a where predicate co
 
 Mirrored server behaviour (PROTOCOLS.md §8): ``files from ns:missing`` is empty; retired files are excluded
 from dataset queries unless ``include_retired_files`` (but ``fids``/``files`` lists include them, and
-``parents``/``children`` never return retired files); ``files selected by ns:q where ...`` and unknown named
-queries → 400; ``filter stride(m, k)`` keeps input positions ≡ k (mod m), ``filter hash(m, k)`` keeps files with
+``parents``/``children`` never return retired files); unknown named queries → 400, and so does
+``files selected by ns:q where ...`` when the named query has a where clause itself (MetaCat's converter fails
+on it: ``unhashable type: 'slice'``); ``filter stride(m, k)`` keeps input positions ≡ k (mod m), ``filter hash(m, k)`` keeps files with
 ``zlib.adler32(fid) % m == k`` (MetaCat's filter code is not in the client package: this follows §8), other
 filters → 400; ``parents``/``children`` return one row per parent-child link, like the server's SQL join.
 What cannot be evaluated faithfully is refused with 400, never answered wrongly.
@@ -49,16 +50,6 @@ class _Loader:
         return None if q is None else {"source": q.source}
 
 
-def _named_query_with_where(tree) -> bool:
-    """True for ``files selected by ns:q where ...`` (the live server answers 400)."""
-    from lark import Tree
-    for sub in tree.iter_subtrees():
-        if sub.data == "meta_filter" and sub.children and isinstance(sub.children[0], Tree) \
-                and sub.children[0].data == "named_query":
-            return True
-    return False
-
-
 def parse_query(store: Store, text: str, namespace: str | None = None, include_retired: bool = False):
     """MetaCat's parsed query object for ``text`` (named queries resolved from the store). Raises QueryFailure."""
     try:
@@ -67,9 +58,6 @@ def parse_query(store: Store, text: str, namespace: str | None = None, include_r
     except ValueError as exc:
         raise QueryFailure(400, str(exc)) from exc
     if q.Type == "file":
-        if getattr(q, "Parsed", None) is not None and _named_query_with_where(q.Parsed):
-            raise QueryFailure(400, "MQLCompilationError: a where clause can not be applied to a named query "
-                               "(files selected by ...); put the condition into the named query")
         if q.Tree is None:
             raise QueryFailure(400, "MQLCompilationError: AttributeError: 'NoneType' object has no attribute 'T'")
     return q
