@@ -66,8 +66,8 @@ def rucio(tb, tmp_path, monkeypatch):
 @pytest.fixture
 def hook(tb):
     """``hook("tick", seconds=10)`` → POST /_testbed/<name> and return the JSON answer."""
-    def call(name: str, method: str = "POST", **params):
-        resp = requests.request(method, f"{tb.url}/_testbed/{name}", params=params, timeout=30)
+    def call(hook_name: str, method: str = "POST", **params):
+        resp = requests.request(method, f"{tb.url}/_testbed/{hook_name}", params=params, timeout=30)
         resp.raise_for_status()
         return resp.json()
     return call
