@@ -24,7 +24,8 @@ from ..adapters.config import Credential, ExperimentConnection, ServiceCheck
 from ..crypto import SecretBox
 from ..errors import InvalidInput, NotFound
 from ..models import SERVICES, Experiment, ServiceCredential
-from . import audit
+from . import audit, onboarding_tokens
+from .onboarding_tokens import TokenStatus
 from .users import Actor, SystemActor
 from .onboarding_rules import (CREDENTIAL_FIELDS, EXPERIMENT_FIELDS, SERVICE_URL, check_complete, check_name,
                                clean_credential, clean_experiment_fields)
@@ -60,7 +61,7 @@ class OnboardingService:
             return self.actor.name
         return self.actor.username if self.actor is not None else "anonymous"
 
-    def _check(self, action: str, experiment_id: int | None = None) -> None:
+    def authorize(self, action: str, experiment_id: int | None = None) -> None:
         """permissions.check for a signed-in user; the CLI operator (SystemActor) may do everything."""
         if not isinstance(self.actor, SystemActor):
             permissions.check(self.actor, action, experiment_id)
@@ -69,12 +70,12 @@ class OnboardingService:
 
     def list_experiments(self) -> list[Experiment]:
         """Every experiment, by name.  Raises NotAuthenticated / PermissionDenied unless a global superuser."""
-        self._check("experiment.onboard")
+        self.authorize("experiment.onboard")
         return list(self.session.scalars(select(Experiment).order_by(Experiment.name)))
 
     def get(self, name: str) -> Experiment:
         """The experiment for onboarding pages.  Raises PermissionDenied (not an admin), NotFound."""
-        self._check("experiment.onboard")
+        self.authorize("experiment.onboard")
         return self._find(name)
 
     def _find(self, name: str) -> Experiment:
@@ -98,7 +99,7 @@ class OnboardingService:
         Raises PermissionDenied (not a global superuser), InvalidInput with field errors (bad or missing
         values, name taken).
         """
-        self._check("experiment.create")
+        self.authorize("experiment.create")
         name = (data.get("name") or "").strip() if isinstance(data.get("name"), str) else data.get("name")
         errors: dict[str, list[str]] = {}
         for msg in check_name(name):
@@ -121,7 +122,7 @@ class OnboardingService:
 
         Raises PermissionDenied, NotFound, InvalidInput with field errors.
         """
-        self._check("experiment.onboard")
+        self.authorize("experiment.onboard")
         exp = self._find(name)
         before = snapshot(exp)
         errors: dict[str, list[str]] = {}
@@ -232,6 +233,24 @@ class OnboardingService:
         log.info("connection test of %s by %s: %s", exp.name, self.actor_name,
                  ", ".join(f"{c.service} {'OK' if c.ok else 'FAIL'}" for c in checks))
         return checks
+
+    def token_status(self, name: str) -> list[TokenStatus]:
+        """Per service: method, account, who the held token says we are and when it expires (no login).
+
+        Raises PermissionDenied, NotFound, ConfigurationError.
+        """
+        return onboarding_tokens.token_status(self.connection(self.get(name)))
+
+    def refresh_tokens(self, name: str) -> list[TokenStatus]:
+        """Log in to every configured service now; audited (who refreshed, which services failed)."""
+        exp = self.get(name)
+        statuses = onboarding_tokens.refresh_tokens(self.connection(exp))
+        failed = [s.service for s in statuses if s.error]
+        audit.record(self.session, self.actor_name, "experiment.refresh_tokens", "experiment", exp.id,
+                     experiment_id=exp.id, summary=f"refreshed service tokens of {exp.name}"
+                     + (f"; failed: {', '.join(failed)}" if failed else ""))
+        self.session.commit()
+        return statuses
 
 
 def _redacted(data: dict[str, Any], replaced: set[str]) -> dict[str, Any]:

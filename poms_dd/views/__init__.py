@@ -10,3 +10,8 @@ def register_views(app: Flask) -> None:
     from . import auth, home
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    from . import admin, admin_api
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_api.bp)
+    from . import ini
+    app.register_blueprint(ini.bp)

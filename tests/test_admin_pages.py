@@ -1,0 +1,259 @@
+"""The admin onboarding pages and JSON API, driven over HTTP as an administrator, an experiment superuser and
+a plain experimenter would; connection tests run the real clients against the testbed."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+import requests
+from sqlalchemy import select, text
+
+from poms_dd.crypto import SecretBox
+from poms_dd.models import AuditEvent, Experiment, ExperimentMembership
+from poms_dd.services.users import SystemActor, UserService
+from factories import csrf_token, login, make_experiment, make_user
+
+PASSWORD = "Xq-poms-test-password-8Zr"     # the testbed accepts any password for poms? see _testbed_form
+SECRET = "Very-Secret-Pw-0451"
+
+
+def form_fields(name="neutrino", secret=SECRET, **overrides):
+    data = {
+        "name": name, "description": "A neutrino experiment", "active": "y",
+        "metacat_url": "https://metacat.example.org/app", "metacat_auth_url": "", "metacat_gui_url": "",
+        "dd_url": "https://dd.example.org/dd", "dd_auth_url": "", "dd_gui_url": "",
+        "rucio_host": "https://rucio.example.org", "rucio_auth_host": "", "rucio_account": "nupro",
+        "service_role": "nu_people", "default_namespace": "nu", "default_worker_timeout": "3600",
+        "default_idle_timeout": "",
+        "metacat-method": "password", "metacat-username": "nupro", "metacat-secret": secret,
+        "data_dispatcher-method": "password", "data_dispatcher-username": "nupro", "data_dispatcher-secret": secret,
+        "rucio-method": "password", "rucio-username": "nupro", "rucio-secret": secret,
+    }
+    data.update(overrides)
+    return data
+
+
+def post_form(client, path, fields, form_page=None):
+    fields = dict(fields, csrf_token=csrf_token(client, form_page or path))
+    return client.post(path, data=fields)
+
+
+@pytest.fixture
+def admin_client(client, session):
+    make_user(session, "boss", superuser=True)
+    assert login(client, "boss").status_code == 302
+    return client
+
+
+@pytest.fixture
+def experimenter_client(app, session):
+    hypot = make_experiment(session, "hypot", metacat_url="https://metacat.example.org/app")
+    make_user(session, "eve", roles={hypot: "production"})
+    c = app.test_client()
+    assert login(c, "eve").status_code == 302
+    return c
+
+
+def body(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# --- onboarding over the form -------------------------------------------------------------------------------
+
+def test_admin_onboards_through_the_form(admin_client, session, settings):
+    page = admin_client.get("/admin/experiments/new")
+    assert page.status_code == 200
+    text_ = body(page)
+    assert "Rucio is set up for the experiment" in text_ and "project owner" in text_
+    response = post_form(admin_client, "/admin/experiments/new", form_fields())
+    assert response.status_code == 302, body(response)
+    assert response.headers["Location"] == "/admin/experiments/neutrino"
+    exp = session.scalar(select(Experiment).where(Experiment.name == "neutrino"))
+    assert exp.rucio_account == "nupro" and exp.default_worker_timeout == 3600 and exp.default_idle_timeout is None
+    raw = bytes(session.execute(text(
+        "SELECT secret_encrypted FROM service_credential WHERE experiment_id = :e AND service = 'rucio'"),
+        {"e": exp.id}).scalar())
+    assert SECRET.encode() not in raw
+    assert SecretBox.from_settings(settings).decrypt(raw) == SECRET
+    listing = body(admin_client.get("/admin"))
+    assert "neutrino" in listing and SECRET not in listing
+
+
+def test_edit_page_never_shows_the_secret_and_empty_keeps_it(admin_client, session):
+    post_form(admin_client, "/admin/experiments/new", form_fields(), "/admin/experiments/new")
+    exp = session.scalar(select(Experiment).where(Experiment.name == "neutrino"))
+    before = bytes(exp.credential("metacat").secret_encrypted)
+    page = admin_client.get("/admin/experiments/neutrino")
+    assert page.status_code == 200
+    html = body(page)
+    assert SECRET not in html
+    assert 'value="https://metacat.example.org/app"' in html
+    assert re.search(r'<input[^>]*name="metacat-secret"[^>]*type="password"[^>]*value=""', html) or \
+        re.search(r'<input[^>]*type="password"[^>]*name="metacat-secret"(?![^>]*value="[^"])', html)
+    response = post_form(admin_client, "/admin/experiments/neutrino",
+                         form_fields(secret="", metacat_url="https://metacat2.example.org/app"))
+    assert response.status_code == 302, body(response)
+    session.expire_all()
+    exp = session.scalar(select(Experiment).where(Experiment.name == "neutrino"))
+    assert exp.metacat_url == "https://metacat2.example.org/app"
+    assert bytes(exp.credential("metacat").secret_encrypted) == before
+
+
+def test_clear_checkbox_removes_a_pasted_token(admin_client, session):
+    fields = form_fields(**{"data_dispatcher-method": "token_file", "data_dispatcher-token_file": "/etc/dd.token",
+                            "data_dispatcher-secret": "pasted.jwt.token"})
+    assert post_form(admin_client, "/admin/experiments/new", fields).status_code == 302
+    fields = form_fields(secret="", **{"data_dispatcher-method": "token_file",
+                                       "data_dispatcher-token_file": "/etc/dd.token",
+                                       "data_dispatcher-clear_secret": "y"})
+    assert post_form(admin_client, "/admin/experiments/neutrino", fields).status_code == 302
+    session.expire_all()
+    exp = session.scalar(select(Experiment).where(Experiment.name == "neutrino"))
+    assert exp.credential("data_dispatcher").secret_encrypted is None
+    assert exp.credential("metacat").secret_encrypted is not None
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"metacat_url": "ftp://metacat.example.org"}, "must be an http:// or https:// URL"),
+    ({"rucio-method": "x509", "rucio-cert_path": "/etc/c.pem"}, "needs the path of the private key file"),
+    ({"data_dispatcher-method": "token_file", "data_dispatcher-secret": ""},
+     "needs the path of a bearer-token file"),
+    ({"default_worker_timeout": "-1"}, "Number must be at least 0"),
+    ({"name": "No Spaces"}, "lower-case letter"),
+])
+def test_field_errors_are_shown_next_to_the_field(admin_client, session, overrides, message):
+    response = post_form(admin_client, "/admin/experiments/new", form_fields(**overrides))
+    assert response.status_code == 400
+    html = body(response)
+    assert message in html
+    assert 'class="field-error"' in html
+    assert SECRET not in html
+    assert session.scalar(select(Experiment).where(Experiment.name.in_(["neutrino", "No Spaces"]))) is None
+
+
+# --- who may do it ------------------------------------------------------------------------------------------
+
+def test_experimenter_is_refused_and_nothing_changes(experimenter_client, session):
+    c = experimenter_client
+    assert c.get("/admin/experiments/new").status_code == 403
+    assert c.get("/admin/experiments/hypot").status_code == 403
+    assert c.get("/admin").status_code == 403
+    token = csrf_token(c, "/account")
+    r = c.post("/admin/experiments/new", data=dict(form_fields(), csrf_token=token))
+    assert r.status_code == 403
+    r = c.post("/admin/experiments/hypot", data=dict(form_fields(name="hypot", metacat_url="https://evil.org"),
+                                                     csrf_token=token))
+    assert r.status_code == 403
+    assert c.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token}).status_code == 403
+    assert c.post("/admin/experiments/hypot/refresh-tokens", data={"csrf_token": token}).status_code == 403
+    r = c.post("/api/admin/experiments", json={"name": "sneaky"}, headers={"X-CSRFToken": token})
+    assert r.status_code == 403
+    session.expire_all()
+    assert session.scalar(select(Experiment).where(Experiment.name.in_(["neutrino", "sneaky"]))) is None
+    assert session.scalar(select(Experiment.metacat_url).where(Experiment.name == "hypot")) == \
+        "https://metacat.example.org/app"
+    assert session.scalars(select(AuditEvent).where(AuditEvent.action.like("experiment.%"))).all() == []
+
+
+def test_csrf_is_required_on_every_admin_form(admin_client, session):
+    make_experiment(session, "hypot")
+    make_user(session, "carol")
+    posts = ["/admin/experiments/new", "/admin/experiments/hypot", "/admin/experiments/hypot/test-connection",
+             "/admin/experiments/hypot/refresh-tokens", "/admin/experiments/hypot/members",
+             "/admin/experiments/hypot/members/carol/role", "/admin/experiments/hypot/members/carol/remove"]
+    for path in posts:
+        r = admin_client.post(path, data=dict(form_fields(name="csrfexp"), username="carol", role="analysis"))
+        assert r.status_code == 400, path
+        assert "CSRF" in body(r), path
+    r = admin_client.post("/api/admin/experiments", json={"name": "csrfexp"})   # cookie-authenticated JSON
+    assert r.status_code == 400
+    session.expire_all()
+    assert session.scalar(select(Experiment).where(Experiment.name == "csrfexp")) is None
+    assert session.scalars(select(ExperimentMembership)).all() == []
+
+
+# --- members ------------------------------------------------------------------------------------------------
+
+def test_members_add_change_remove_as_admin(admin_client, session):
+    hypot = make_experiment(session, "hypot")
+    make_user(session, "carol")
+    r = post_form(admin_client, "/admin/experiments/hypot/members", {"username": "carol", "role": "analysis"},
+                  "/admin/experiments/hypot")
+    assert r.status_code == 302
+    page = body(admin_client.get("/admin/experiments/hypot"))
+    assert "carol" in page
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    r = admin_client.post("/admin/experiments/hypot/members/carol/role", data={"role": "production",
+                                                                             "csrf_token": token})
+    assert r.status_code == 302
+    m = session.scalar(select(ExperimentMembership).where(ExperimentMembership.experiment_id == hypot.id))
+    session.refresh(m)
+    assert m.role == "production"
+    r = admin_client.post("/admin/experiments/hypot/members/carol/role", data={"role": "wizard", "csrf_token": token})
+    assert r.status_code == 400 and "Unknown role" in body(r)
+    r = post_form(admin_client, "/admin/experiments/hypot/members", {"username": "ghost", "role": "analysis"},
+                  "/admin/experiments/hypot")
+    assert r.status_code == 400 and "No user" in body(r)
+    r = admin_client.post("/admin/experiments/hypot/members/carol/remove", data={"csrf_token": token})
+    assert r.status_code == 302
+    session.expire_all()
+    assert session.scalars(select(ExperimentMembership)).all() == []
+    actions = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions == ["membership.grant", "membership.grant", "membership.remove"]
+
+
+def test_experiment_superuser_manages_members_but_not_onboarding(app, session):
+    hypot = make_experiment(session, "hypot")
+    make_experiment(session, "other")
+    make_user(session, "sue", roles={hypot: "superuser"})
+    make_user(session, "carol")
+    c = app.test_client()
+    login(c, "sue")
+    assert c.get("/admin/experiments/hypot").status_code == 403
+    listing = c.get("/admin")
+    assert listing.status_code == 200 and "hypot" in body(listing) and "other" not in body(listing)
+    r = post_form(c, "/admin/experiments/hypot/members", {"username": "carol", "role": "analysis"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/admin/experiments/hypot/members#members")
+    assert "carol" in body(c.get("/admin/experiments/hypot/members"))
+    assert c.get("/admin/experiments/other/members").status_code == 404
+    r = post_form(c, "/admin/experiments/other/members", {"username": "carol", "role": "analysis"},
+                  "/admin/experiments/hypot/members")
+    assert r.status_code == 404
+
+
+# --- JSON API -----------------------------------------------------------------------------------------------
+
+def api_token(session, username):
+    user = UserService(session).get_user(username)
+    return UserService(session).create_token(SystemActor("cli:test"), user, "script")[1]
+
+
+def test_json_api_round_trip_without_secrets(client, session, settings):
+    make_user(session, "boss", superuser=True)
+    make_user(session, "carol")
+    headers = {"Authorization": f"Bearer {api_token(session, 'boss')}"}
+    payload = {"name": "apiexp", "metacat_url": "https://mc.example.org/app",
+               "credentials": {"metacat": {"method": "password", "username": "svc", "secret": SECRET}}}
+    r = client.post("/api/admin/experiments", json=payload, headers=headers)
+    assert r.status_code == 201, body(r)
+    assert r.get_json()["metacat.secret"] == "set"
+    r = client.patch("/api/admin/experiments/apiexp", json={"default_idle_timeout": -3}, headers=headers)
+    assert r.status_code == 400 and "default_idle_timeout" in r.get_json()["field_errors"]
+    r = client.patch("/api/admin/experiments/apiexp", json={"default_idle_timeout": 60}, headers=headers)
+    assert r.status_code == 200 and r.get_json()["default_idle_timeout"] == 60
+    shown = client.get("/api/admin/experiments/apiexp", headers=headers)
+    listing = client.get("/api/admin/experiments", headers=headers)
+    r = client.post("/api/admin/experiments/apiexp/members", json={"username": "carol", "role": "analysis"},
+                    headers=headers)
+    assert r.status_code == 201
+    r = client.patch("/api/admin/experiments/apiexp/members/carol", json={"role": "production"}, headers=headers)
+    assert r.get_json()["role"] == "production"
+    assert client.get("/api/admin/experiments/apiexp/members", headers=headers).get_json() == [
+        {"username": "carol", "full_name": "Carol", "role": "production"}]
+    assert client.delete("/api/admin/experiments/apiexp/members/carol", headers=headers).status_code == 204
+    for response in (shown, listing):
+        assert response.status_code == 200 and SECRET not in body(response)
+    events = session.scalars(select(AuditEvent)).all()
+    assert SECRET not in json.dumps([[e.before, e.after, e.summary] for e in events])
