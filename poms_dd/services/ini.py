@@ -113,6 +113,13 @@ class CampaignIniService:
             raise NotFound("No such experiment, or you are not a member of it.")
         return exp
 
+    def authorize_import(self, user: User | None, experiment: str) -> Experiment:
+        """The experiment, if ``user`` may import campaigns into it (``campaign.create``); else raises
+        NotAuthenticated/NotFound/PermissionDenied."""
+        exp = self._experiment(experiment)
+        permissions.check(user, "campaign.create", exp.id)
+        return exp
+
     def campaign_id(self, user: User | None, experiment: str, name: str) -> int:
         """The id of campaign ``name``.  Raises NotFound, or the permission errors of ``experiment.view``."""
         exp = self._experiment(experiment)
@@ -135,8 +142,7 @@ class CampaignIniService:
                     actor: str | None = None) -> ImportResult:
         """Import a campaign file.  Raises InvalidInput (every problem, nothing saved), Conflict (a concurrent
         change), NotAuthenticated/NotFound/PermissionDenied (permissions)."""
-        exp = self._experiment(experiment)
-        permissions.check(user, "campaign.create", exp.id)
+        exp = self.authorize_import(user, experiment)
         plan, problems = build_plan(text, exp.name)
         existing = None
         if plan.name:
