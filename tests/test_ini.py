@@ -319,3 +319,22 @@ def test_cli_import_of_bad_file_lists_problems(session, session_factory, hypot, 
     res = CliRunner().invoke(command, ["import", "hypot", str(src), "--as", "nobody"],
                              obj=IniCliContext(session_factory))
     assert res.exit_code == 1 and "no active user named 'nobody'" in res.output
+
+
+def test_dependency_on_another_campaigns_stage_round_trips(session, hypot, prod):
+    svc = CampaignIniService(session)
+    upstream = svc.import_text(prod, "hypot", POMS_FILE).campaign
+    reco = next(s for s in upstream.stages if s.name == "reco")
+    text = ("[campaign]\nname=downstream\ndata_handling_service=data_dispatcher\n\n"
+            "[campaign_stage merge]\ndata_dispatcher_dataset_query=files from hypot:reco\n\n"
+            "[dependencies merge]\ncampaign_stage_1=reco2026/reco\nfile_pattern_1=%%.root\n")
+    down = svc.import_text(prod, "hypot", text).campaign
+    [dep] = down.stages[0].dependencies
+    assert dep.provider.id == reco.id and dep.file_pattern == "%.root"
+    _, exported = svc.export_text(prod, "hypot", down.id)
+    assert "campaign_stage_1=reco2026/reco" in exported
+    again = svc.import_text(prod, "hypot", exported, replace=True).campaign
+    assert svc.export_text(prod, "hypot", again.id)[1] == exported
+    with pytest.raises(InvalidInput) as exc:
+        svc.import_text(prod, "hypot", text.replace("downstream", "d2").replace("reco2026/reco", "nope/reco"))
+    assert "no other campaign 'nope'" in exc.value.field_errors["[dependencies merge] campaign_stage_1"][0]

@@ -44,7 +44,8 @@ class ImportResult:
 def stage_order(stages: list[CampaignStage]) -> list[CampaignStage]:
     """Providers before consumers; among stages that are ready, alphabetical."""
     by_name = {s.name: s for s in stages}
-    needs = {s.name: {d.provider.name for d in s.dependencies if d.provider.name in by_name} for s in stages}
+    needs = {s.name: {d.provider.name for d in s.dependencies if d.provider.campaign_id == s.campaign_id}
+             for s in stages}
     done: list[str] = []
     remaining = sorted(by_name)
     while remaining:
@@ -52,6 +53,11 @@ def stage_order(stages: list[CampaignStage]) -> list[CampaignStage]:
         done.append(ready[0])
         remaining.remove(ready[0])
     return [by_name[n] for n in done]
+
+
+def _provider_name(campaign: Campaign, provider: CampaignStage) -> str:
+    """A stage of this campaign by name; of another campaign as ``CAMPAIGN/STAGE``."""
+    return provider.name if provider.campaign_id == campaign.id else f"{provider.campaign.name}/{provider.name}"
 
 
 def campaign_sections(campaign: Campaign) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -71,11 +77,12 @@ def campaign_sections(campaign: Campaign) -> list[tuple[str, list[tuple[str, str
                     [(k.ini, values[k.field] if k.field in values else k.write(getattr(st, k.field)))
                      for k in S.STAGE_KEYS]))
     for st in stages:
-        deps = sorted(st.dependencies, key=lambda d: (position.get(d.provider.name, len(stages)), d.provider.name))
+        names = [_provider_name(campaign, d.provider) for d in st.dependencies]
+        deps = sorted(zip(names, st.dependencies), key=lambda nd: (position.get(nd[0], len(stages)), nd[0]))
         if deps:
             items = []
-            for n, dep in enumerate(deps, start=1):
-                items += [(f"campaign_stage_{n}", dep.provider.name), (f"file_pattern_{n}", dep.file_pattern)]
+            for n, (name, dep) in enumerate(deps, start=1):
+                items += [(f"campaign_stage_{n}", name), (f"file_pattern_{n}", dep.file_pattern)]
             out.append((section_header("dependencies", st.name), items))
     for name in sorted(templates):
         t = templates[name]
@@ -160,11 +167,12 @@ class CampaignIniService:
         for role in sorted(r for r in roles if r):
             permissions.check(user, "stage.edit", exp.id, stage_role=role)
         templates = self._templates(exp, plan, replace, problems)
+        external = self._external_providers(exp, plan, problems)
         if problems:
             raise InvalidInput(f"The campaign file has {len(problems)} problem{'s' if len(problems) > 1 else ''}; "
                                "nothing was imported.", field_errors=_field_errors(problems))
         try:
-            campaign, created = self._write(exp, user, plan, existing, templates, actor)
+            campaign, created = self._write(exp, user, plan, existing, templates, external, actor)
         except IntegrityError:
             self.session.rollback()
             raise Conflict("The campaign or one of its launch templates was changed by someone else at the same "
@@ -183,6 +191,28 @@ class CampaignIniService:
                 problems.append(Problem("[campaign] campaign_stage_list", f"stage {st.name!r} has {count} "
                                         "submission(s) and cannot be removed by an import; keep its section."))
         return problems
+
+    def _external_providers(self, exp: Experiment, plan: CampaignPlan,
+                            problems: list[Problem]) -> dict[str, CampaignStage]:
+        """``CAMPAIGN/STAGE`` providers → the stages of other campaigns of the experiment."""
+        out: dict[str, CampaignStage] = {}
+        in_file = {s.name for s in plan.stages}
+        for sp in plan.stages:
+            for provider, _, label in sp.dependencies:
+                if provider in in_file or provider in out:
+                    continue
+                camp_name, _, stage_name = provider.rpartition("/")
+                stage = self.session.scalar(
+                    select(CampaignStage).join(Campaign).where(Campaign.experiment_id == exp.id,
+                                                               Campaign.name == camp_name,
+                                                               Campaign.name != plan.name,
+                                                               CampaignStage.name == stage_name))
+                if stage is None:
+                    problems.append(Problem(label, f"experiment {exp.name} has no other campaign {camp_name!r} "
+                                            f"with a stage {stage_name!r}."))
+                else:
+                    out[provider] = stage
+        return out
 
     def _templates(self, exp: Experiment, plan: CampaignPlan, replace: bool,
                    problems: list[Problem]) -> dict[str, LaunchTemplate | None]:
@@ -204,7 +234,8 @@ class CampaignIniService:
         return out
 
     def _write(self, exp: Experiment, user: User | None, plan: CampaignPlan, existing: Campaign | None,
-               templates: dict[str, LaunchTemplate | None], actor: str | None) -> tuple[Campaign, bool]:
+               templates: dict[str, LaunchTemplate | None], external: dict[str, CampaignStage],
+               actor: str | None) -> tuple[Campaign, bool]:
         s = self.session
         before = _snapshot(existing) if existing is not None else None
         campaign = existing or Campaign(experiment_id=exp.id, created_by_id=user.id if user else None)
@@ -242,7 +273,8 @@ class CampaignIniService:
         s.flush()
         for sp in plan.stages:
             for provider, pattern, _ in sp.dependencies:
-                by_name[sp.name].dependencies.append(StageDependency(provider=by_name[provider], file_pattern=pattern))
+                target = by_name[provider] if provider in by_name else external[provider]
+                by_name[sp.name].dependencies.append(StageDependency(provider=target, file_pattern=pattern))
         s.flush()
         after = _snapshot(campaign)
         audit.record(s, actor or (user.username if user else "system"), "campaign.import", "campaign", campaign.id,

@@ -135,7 +135,10 @@ def _check_list(b, names: list[str] | None, sections: list[str]) -> None:
 
 
 def add_dependencies(b, sections: list[Section]) -> None:
-    """Read [dependencies CONSUMER] sections (campaign_stage_N = PROVIDER, file_pattern_N = pattern)."""
+    """Read [dependencies CONSUMER] sections (campaign_stage_N = PROVIDER, file_pattern_N = pattern).
+
+    PROVIDER is a stage of this file, or ``CAMPAIGN/STAGE`` for a stage of another campaign of the
+    experiment (resolved by the importer)."""
     names = [s.name for s in b.plan.stages]
     for sec in sections:
         consumer = b.plan.stage(sec.name)
@@ -157,9 +160,9 @@ def add_dependencies(b, sections: list[Section]) -> None:
             if provider is None:
                 b.problem(where(sec.kind, sec.name, f"file_pattern_{n}"), f"has no campaign_stage_{n} naming "
                           "the stage whose files it selects.")
-            elif provider.value not in names:
+            elif provider.value not in names and "/" not in provider.value:
                 b.problem(label, f"line {provider.line}: no stage {provider.value!r} in this file; the stages are: "
-                          f"{', '.join(names) or 'none'}.")
+                          f"{', '.join(names) or 'none'} (a stage of another campaign is written CAMPAIGN/STAGE).")
             elif provider.value == sec.name:
                 b.problem(label, f"line {provider.line}: a stage cannot depend on itself.")
             elif any(p == provider.value for p, _, _ in consumer.dependencies):
