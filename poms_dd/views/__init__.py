@@ -15,3 +15,6 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(admin_api.bp)
     from . import ini
     app.register_blueprint(ini.bp)
+    from . import api_campaigns, campaigns
+    app.register_blueprint(campaigns.bp)
+    app.register_blueprint(api_campaigns.bp)

@@ -1,0 +1,190 @@
+"""Campaign pages and JSON API driven over HTTP after signing in through the real login form."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from factories import csrf_token, login, make_campaign, make_experiment, make_stage, make_user
+from poms_dd.models import AuditEvent, Campaign, CampaignStage
+
+
+def body(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def world(session):
+    hypot = make_experiment(session, "hypot")
+    dune = make_experiment(session, "dune")
+    make_user(session, "ana", roles={hypot: "analysis"})
+    make_user(session, "prod", roles={hypot: "production"})
+    make_user(session, "bob", roles={dune: "production"})
+    secret = make_campaign(session, dune, "dune-secret-campaign", keywords={"k": "dune-secret-keyword"})
+    make_stage(session, secret, "dune-secret-stage", data_dispatcher_dataset_query="files from dune:secretds")
+    return {"hypot": hypot, "dune": dune, "dune_campaign": secret}
+
+
+def signed_in(app, username):
+    c = app.test_client()
+    assert login(c, username).status_code == 302
+    return c
+
+
+def post(client, path, fields, form_page=None):
+    return client.post(path, data=dict(fields, csrf_token=csrf_token(client, form_page or path)))
+
+
+STAGE = {"name": "reco", "role": "analysis", "data_dispatcher_dataset_query": "files from %(ns)s:raw",
+         "data_dispatcher_project_id": "", "split_type": "drainingn(5)", "test_split_type": "", "dd_virtual": "",
+         "completion_type": "complete", "completion_pct": "95", "output_file_patterns": "%",
+         "output_ancestor_depth": "1", "auto_recovery": "none"}
+
+
+def create_dd_campaign(client):
+    r = post(client, "/experiments/hypot/campaigns/new",
+             {"name": "reco2026", "data_handling_service": "data_dispatcher", "keywords": "ns = hypot",
+              "state": "active", "dd_load_limit": "4"})
+    assert r.status_code == 302, body(r)
+    return int(r.headers["Location"].rstrip("/").split("/")[-1])
+
+
+def test_create_dd_campaign_and_stage_through_the_pages(app, world, session):
+    c = signed_in(app, "ana")
+    page = body(c.get("/experiments/hypot"))
+    assert "New campaign" in page and "dune-secret" not in page
+    form = body(c.get("/experiments/hypot/campaigns/new"))
+    assert 'data-service="data_dispatcher"' in form and "campaign_form.js" in form
+    cid = create_dd_campaign(c)
+    new_stage = f"/experiments/hypot/campaigns/{cid}/stages/new"
+    stage_form = body(c.get(new_stage))
+    assert 'id="sam_dataset"' in stage_form and "disabled" in stage_form.split('id="sam_dataset"')[0][-200:] + \
+        stage_form.split('id="sam_dataset"')[1][:200]
+    r = post(c, new_stage, STAGE)
+    assert r.status_code == 302, body(r)
+    page = body(c.get(f"/experiments/hypot/campaigns/{cid}"))
+    assert "reco" in page and "drainingn(5)" in page
+    assert "files from hypot:raw" in page          # keyword-substituted query shown
+    assert "%(ns)s" in page and "hypot" in page     # keywords listed
+    stage = session.scalar(select(CampaignStage).where(CampaignStage.campaign_id == cid))
+    assert stage.data_dispatcher_dataset_query == "files from %(ns)s:raw" and stage.split_type == "drainingn(5)"
+    edit = body(c.get(f"/experiments/hypot/campaigns/{cid}/stages/{stage.id}/edit"))
+    assert 'id="keyword-preview"' in edit and "files from hypot:raw" in edit
+
+
+def test_both_query_and_project_id_shows_field_message_and_stores_nothing(app, world, session):
+    c = signed_in(app, "ana")
+    cid = create_dd_campaign(c)
+    before = (count(session, CampaignStage), count(session, AuditEvent))
+    r = post(c, f"/experiments/hypot/campaigns/{cid}/stages/new", dict(STAGE, data_dispatcher_project_id="17"))
+    assert r.status_code == 400
+    page = body(r)
+    assert page.count("Give either an MQL query or a DD project id, not both") == 2
+    assert (count(session, CampaignStage), count(session, AuditEvent)) == before
+    r = post(c, f"/experiments/hypot/campaigns/{cid}/stages/new", dict(STAGE, split_type="mod(x)"),
+             form_page=f"/experiments/hypot/campaigns/{cid}/stages/new")
+    assert r.status_code == 400 and "mod(m): m must be a positive integer, got &#39;x&#39;." in body(r)
+
+
+def test_other_experiment_is_invisible(app, world, session):
+    c = signed_in(app, "ana")
+    cid = world["dune_campaign"].id
+    for path in ("/experiments/dune", f"/experiments/dune/campaigns/{cid}", f"/experiments/hypot/campaigns/{cid}",
+                 f"/experiments/dune/campaigns/{cid}/edit", f"/api/experiments/dune/campaigns/{cid}",
+                 "/api/experiments/dune/campaigns"):
+        r = c.get(path)
+        assert r.status_code == 404, path
+        assert "dune-secret" not in body(r)
+    token = csrf_token(c, "/experiments/hypot/campaigns/new")
+    r = c.post(f"/experiments/dune/campaigns/{cid}/edit", data={"name": "hijacked", "csrf_token": token,
+                                                                 "data_handling_service": "sam"})
+    assert r.status_code == 404 and "dune-secret" not in body(r)
+    r = c.patch(f"/api/experiments/dune/campaigns/{cid}", json={"name": "hijacked"},
+                headers={"X-CSRFToken": token})
+    assert r.status_code == 404 and "dune-secret" not in body(r)
+    session.expire_all()
+    assert session.get(Campaign, cid).name == "dune-secret-campaign"
+
+
+def test_form_post_without_csrf_token_is_refused(app, world, session):
+    c = signed_in(app, "ana")
+    r = c.post("/experiments/hypot/campaigns/new", data={"name": "nocsrf", "data_handling_service": "sam"})
+    assert r.status_code == 400
+    assert session.scalar(select(Campaign).where(Campaign.name == "nocsrf")) is None
+
+
+def test_analysis_user_editing_production_stage_is_forbidden(app, world, session):
+    camp = make_campaign(session, world["hypot"], "prodcamp")
+    stage = make_stage(session, camp, "prodstage", role="production")
+    c = signed_in(app, "ana")
+    path = f"/experiments/hypot/campaigns/{camp.id}/stages/{stage.id}/edit"
+    r = post(c, path, dict(STAGE, name="renamed", role="production",
+                           data_dispatcher_dataset_query="files from hypot:raw"))
+    assert r.status_code == 403
+    r = c.patch(f"/api/experiments/hypot/campaigns/{camp.id}/stages/{stage.id}", json={"hold": True},
+                headers={"X-CSRFToken": csrf_token(c, path)})
+    assert r.status_code == 403 and r.get_json()["error"] == "PermissionDenied"
+    session.expire_all()
+    assert session.get(CampaignStage, stage.id).name == "prodstage"
+    p = signed_in(app, "prod")
+    r = post(p, path, dict(STAGE, name="renamed", role="production",
+                           data_dispatcher_dataset_query="files from hypot:raw"))
+    assert r.status_code == 302, body(r)
+    ev = session.scalars(select(AuditEvent).where(AuditEvent.action == "stage.update")).one()
+    assert ev.actor == "prod" and ev.before["name"] == "prodstage" and ev.after["name"] == "renamed"
+
+
+def test_json_api_create_update_and_field_errors(app, world, session):
+    c = signed_in(app, "prod")
+    h = {"X-CSRFToken": csrf_token(c, "/experiments/hypot/campaigns/new")}
+    r = c.post("/api/experiments/hypot/campaigns", json={"name": "api2026", "data_handling_service":
+                                                         "data_dispatcher", "keywords": {"ns": "hypot"}}, headers=h)
+    assert r.status_code == 201, body(r)
+    cid = r.get_json()["id"]
+    r = c.post(f"/api/experiments/hypot/campaigns/{cid}/stages", headers=h, json={
+        "name": "s", "data_dispatcher_dataset_query": "files from a:b", "data_dispatcher_project_id": 3})
+    assert r.status_code == 400
+    assert set(r.get_json()["field_errors"]) == {"data_dispatcher_dataset_query", "data_dispatcher_project_id"}
+    r = c.post(f"/api/experiments/hypot/campaigns/{cid}/stages", headers=h, json={
+        "name": "s", "data_dispatcher_project_id": 3, "dd_idle_timeout": 60})
+    assert r.status_code == 201 and r.get_json()["data_dispatcher_project_id"] == 3
+    sid = r.get_json()["id"]
+    r = c.patch(f"/api/experiments/hypot/campaigns/{cid}/stages/{sid}", headers=h,
+                json={"data_dispatcher_project_id": None, "data_dispatcher_dataset_query": "files from %(ns)s:x",
+                      "split_type": "nfiles(2)"})
+    assert r.status_code == 200 and r.get_json()["split_type"] == "nfiles(2)"
+    doc = c.get(f"/api/experiments/hypot/campaigns/{cid}/stages/{sid}").get_json()
+    assert doc["preview"]["data_dispatcher_dataset_query"]["text"] == "files from hypot:x"
+    listing = c.get("/api/experiments/hypot/campaigns").get_json()
+    assert [x["name"] for x in listing["campaigns"]] == ["api2026"]
+    r = c.post("/api/experiments/hypot/campaigns", data="not json", headers=h)
+    assert r.status_code == 400 and "JSON object" in r.get_json()["message"]
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.experiment_id == world["hypot"].id)).all()
+    assert actions == ["campaign.create", "stage.create", "stage.update"]
+
+
+def test_clone_and_dependency_pages(app, world, session):
+    c = signed_in(app, "prod")
+    cid = create_dd_campaign(c)
+    new_stage = f"/experiments/hypot/campaigns/{cid}/stages/new"
+    assert post(c, new_stage, STAGE).status_code == 302
+    assert post(c, new_stage, dict(STAGE, name="ana")).status_code == 302
+    reco, ana = session.scalars(select(CampaignStage).where(CampaignStage.campaign_id == cid)
+                                .order_by(CampaignStage.id)).all()
+    edit = f"/experiments/hypot/campaigns/{cid}/stages/{ana.id}/edit"
+    r = post(c, f"/experiments/hypot/campaigns/{cid}/stages/{ana.id}/dependencies",
+             {"provider_stage_id": str(reco.id), "file_pattern": "%.root"}, form_page=edit)
+    assert r.status_code == 302
+    page = body(c.get(edit))
+    assert 'id="dependencies"' in page and "%.root" in page
+    r = post(c, f"/experiments/hypot/campaigns/{cid}/clone",
+             {"name": "", "replace_from": "2026", "replace_to": "2027"})
+    assert r.status_code == 302, body(r)
+    copy = session.scalar(select(Campaign).where(Campaign.name == "reco2027"))
+    assert [s.name for s in copy.stages] == ["reco", "ana"]
+    assert copy.stages[1].dependencies[0].provider_stage_id == copy.stages[0].id
+    r = post(c, f"/experiments/hypot/campaigns/{cid}/clone", {"name": "reco2027"})
+    assert r.status_code == 400 and "already used" in body(r)
