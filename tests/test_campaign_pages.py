@@ -61,8 +61,8 @@ def test_create_dd_campaign_and_stage_through_the_pages(app, world, session):
     cid = create_dd_campaign(c)
     new_stage = f"/experiments/hypot/campaigns/{cid}/stages/new"
     stage_form = body(c.get(new_stage))
-    assert 'id="sam_dataset"' in stage_form and "disabled" in stage_form.split('id="sam_dataset"')[0][-200:] + \
-        stage_form.split('id="sam_dataset"')[1][:200]
+    assert '<input disabled id="sam_dataset"' in stage_form       # DD campaign: SAM dataset disabled
+    assert 'id="data_dispatcher_project_id"' in stage_form
     r = post(c, new_stage, STAGE)
     assert r.status_code == 302, body(r)
     page = body(c.get(f"/experiments/hypot/campaigns/{cid}"))
@@ -82,7 +82,7 @@ def test_both_query_and_project_id_shows_field_message_and_stores_nothing(app, w
     r = post(c, f"/experiments/hypot/campaigns/{cid}/stages/new", dict(STAGE, data_dispatcher_project_id="17"))
     assert r.status_code == 400
     page = body(r)
-    assert page.count("Give either an MQL query or a DD project id, not both") == 2
+    assert page.count('<div class="field-error">Give either an MQL query or a DD project id, not both') == 2
     assert (count(session, CampaignStage), count(session, AuditEvent)) == before
     r = post(c, f"/experiments/hypot/campaigns/{cid}/stages/new", dict(STAGE, split_type="mod(x)"),
              form_page=f"/experiments/hypot/campaigns/{cid}/stages/new")
@@ -188,3 +188,17 @@ def test_clone_and_dependency_pages(app, world, session):
     assert copy.stages[1].dependencies[0].provider_stage_id == copy.stages[0].id
     r = post(c, f"/experiments/hypot/campaigns/{cid}/clone", {"name": "reco2027"})
     assert r.status_code == 400 and "already used" in body(r)
+
+
+def test_sam_campaign_stage_form_has_no_dd_fields(app, world, session):
+    camp = make_campaign(session, world["hypot"], "samcamp", data_handling_service="sam")
+    c = signed_in(app, "ana")
+    form = body(c.get(f"/experiments/hypot/campaigns/{camp.id}/stages/new"))
+    assert 'id="data_dispatcher_dataset_query"' not in form and '<input id="sam_dataset"' in form
+    edit = body(c.get(f"/experiments/hypot/campaigns/{camp.id}/edit"))
+    assert '<fieldset data-service="data_dispatcher" hidden>' in edit and '<fieldset data-service="sam">' in edit
+    r = post(c, f"/experiments/hypot/campaigns/{camp.id}/stages/new",
+             dict(STAGE, data_dispatcher_dataset_query="", split_type="", sam_dataset="raw_ds"))
+    assert r.status_code == 302, body(r)
+    stage = session.scalar(select(CampaignStage).where(CampaignStage.campaign_id == camp.id))
+    assert stage.sam_dataset == "raw_ds" and stage.data_dispatcher_dataset_query is None

@@ -30,15 +30,14 @@ def _data(form, fields) -> dict:
 
 
 def _show_errors(form, err: InvalidInput) -> None:
-    """Put the service's field messages next to the fields; others become a flash message."""
+    """Put the service's field messages next to the fields; the summary and the rest become flash messages."""
+    flash(err.message, "error")
     for name, messages in err.field_errors.items():
         if name in form:
             form[name].errors = list(form[name].errors) + list(messages)
         else:
             for m in messages:
                 flash(f"{name}: {m}", "error")
-    if not err.field_errors:
-        flash(err.message, "error")
 
 
 def _campaign_form(camp=None) -> CampaignForm:
