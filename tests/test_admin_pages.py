@@ -257,3 +257,131 @@ def test_json_api_round_trip_without_secrets(client, session, settings):
         assert response.status_code == 200 and SECRET not in body(response)
     events = session.scalars(select(AuditEvent)).all()
     assert SECRET not in json.dumps([[e.before, e.after, e.summary] for e in events])
+
+
+# --- connection tests against the testbed (real clients over HTTP) -----------------------------------------
+
+def fields_for(tb, name="hypot", username="poms", password="poms"):
+    fields = form_fields(name=name, secret=password, **{
+        "metacat_url": tb.mc_url, "metacat_auth_url": tb.mc_url + "/auth",
+        "dd_url": tb.dd_url, "dd_auth_url": tb.dd_url + "/auth",
+        "rucio_host": tb.rucio_url, "rucio_auth_host": "", "rucio_account": username,
+        "default_namespace": "hypot", "service_role": "hypot/production",
+        "metacat-username": username, "data_dispatcher-username": username, "rucio-username": username})
+    return fields
+
+
+def check_rows(html: str) -> dict[str, str]:
+    """Service label → the HTML of its row in the connection-test table."""
+    rows = re.findall(r'<tr class="check check-(?:ok|fail)" data-service="([^"]+)">(.*?)</tr>', html, re.S)
+    return {service: row for service, row in rows}
+
+
+def onboard(client, tb, **kw):
+    response = post_form(client, "/admin/experiments/new", fields_for(tb, **kw))
+    assert response.status_code == 302, body(response)
+
+
+def test_connection_test_is_green_for_all_three_services(admin_client, testbed):
+    onboard(admin_client, testbed)
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    response = admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})
+    assert response.status_code == 200
+    rows = check_rows(body(response))
+    assert set(rows) == {"MetaCat", "Data Dispatcher", "Rucio"}
+    for service, row in rows.items():
+        assert ">OK<" in row and "FAIL" not in row, (service, row)
+        assert ">poms<" in row, row                                # identity
+    assert testbed.mc_url in rows["MetaCat"] and testbed.dd_url in rows["Data Dispatcher"]
+    assert testbed.rucio_url in rows["Rucio"]
+    assert "2.0.3" in rows["Data Dispatcher"] and "41.5.1" in rows["Rucio"]
+    assert "sample count" in rows["MetaCat"]
+    assert "FNAL_DCACHE_DISK" in rows["Rucio"] and "FNAL_ENSTORE" in rows["Data Dispatcher"]
+    assert re.search(r"<td>20\d\d-\d\d-\d\d \d\d:\d\d UTC</td>", rows["MetaCat"])      # token expiry
+    # The token panel now shows who poms_dd is at MetaCat and DD, and until when.
+    page = body(admin_client.get("/admin/experiments/hypot"))
+    panel = page.split('<section id="tokens">')[1].split("</section>")[0]
+    assert panel.count("poms") >= 3 and "no token held" not in panel.split('data-service="Rucio"')[0]
+    assert re.search(r"\(in \d+ h \d+ min\)", panel)
+
+
+def test_refresh_tokens_now(admin_client, session, testbed):
+    onboard(admin_client, testbed)
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    response = admin_client.post("/admin/experiments/hypot/refresh-tokens", data={"csrf_token": token})
+    assert response.status_code == 200
+    panel = body(response).split('<section id="tokens">')[1].split("</section>")[0]
+    assert "(just refreshed)" in panel and "error-message" not in panel
+    for service in ("MetaCat", "Data Dispatcher", "Rucio"):
+        row = panel.split(f'data-service="{service}"')[1].split("</tr>")[0]
+        assert "<td>poms</td>" in row and "no token held" not in row, row
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "experiment.refresh_tokens")).one()
+    assert event.actor == "boss"
+
+
+@pytest.mark.parametrize("fault, label", [("dd", "Data Dispatcher"), ("mc", "MetaCat"), ("rucio", "Rucio")])
+def test_one_failing_service_shows_its_exact_error_while_the_others_stay_green(admin_client, fresh_testbed,
+                                                                            fault, label):
+    onboard(admin_client, fresh_testbed)
+    r = requests.post(f"{fresh_testbed.url}/_testbed/fault", params={"service": fault, "status": 500}, timeout=10)
+    assert r.status_code == 200
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    response = admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})
+    assert response.status_code == 200
+    rows = check_rows(body(response))
+    assert ">FAIL<" in rows[label] and '<pre class="error-message">' in rows[label]
+    assert "injected fault: HTTP 500" in rows[label], rows[label]      # the service's own words
+    for other in set(rows) - {label}:
+        assert ">OK<" in rows[other], (other, rows[other])
+    api = admin_client.post("/api/admin/experiments/hypot/test-connection",
+                            headers={"X-CSRFToken": token})
+    data = api.get_json()
+    assert api.status_code == 200 and data["ok"] is False
+    failed = [c for c in data["checks"] if not c["ok"]]
+    assert [c["service"] for c in failed] == [label] and "500" in failed[0]["error"]
+
+
+def test_stopped_testbed_reports_every_service_unreachable(admin_client, fresh_testbed):
+    onboard(admin_client, fresh_testbed)
+    fresh_testbed.stop()
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    response = admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})
+    assert response.status_code == 200
+    rows = check_rows(body(response))
+    assert len(rows) == 3 and all(">FAIL<" in row for row in rows.values())
+    assert all(str(fresh_testbed.port) in row for row in rows.values())
+
+
+def test_secret_never_appears_in_responses_logs_or_audit(admin_client, session, fresh_testbed, caplog):
+    from poms_dd.testbed.store import Account
+    secret = "Leak-Canary-7fK2q9"
+    with fresh_testbed.store.lock:
+        fresh_testbed.store.accounts["pomsops"] = Account("pomsops", secret, admin=True,
+                                                          roles=["hypot/production"])
+    caplog.set_level(logging.DEBUG)
+    bodies = [admin_client.get("/admin/experiments/new")]
+    fields = fields_for(fresh_testbed, username="pomsops", password=secret)
+    token = csrf_token(admin_client, "/admin/experiments/new")
+    bodies.append(admin_client.post("/admin/experiments/new", data=dict(fields, csrf_token=token),
+                                    follow_redirects=True))
+    bodies.append(admin_client.post("/admin/experiments/hypot", data=dict(fields, name="", csrf_token=token),
+                                    follow_redirects=True))
+    bad = dict(fields, csrf_token=token, metacat_url="ftp://x")
+    bodies.append(admin_client.post("/admin/experiments/hypot", data=bad))                       # 400 re-render
+    bodies.append(admin_client.post("/admin/experiments/new", data=dict(bad, name="other")))     # 400 re-render
+    tested = admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})
+    bodies += [tested, admin_client.post("/admin/experiments/hypot/refresh-tokens", data={"csrf_token": token})]
+    for path in ("/admin", "/api/admin/experiments", "/api/admin/experiments/hypot",
+                 "/api/admin/experiments/hypot/tokens", "/api/admin/experiments/hypot/members"):
+        bodies.append(admin_client.get(path))
+    bodies.append(admin_client.post("/api/admin/experiments/hypot/test-connection", headers={"X-CSRFToken": token}))
+    bodies.append(admin_client.post("/api/admin/experiments/hypot/tokens/refresh", headers={"X-CSRFToken": token}))
+    rows = check_rows(body(tested))
+    assert len(rows) == 3 and all(">OK<" in r and "pomsops" in r for r in rows.values()), rows
+    for response in bodies:
+        assert secret not in body(response), response.request.path
+    assert secret not in caplog.text
+    assert any(r.name.startswith(("urllib3", "poms_dd")) for r in caplog.records)    # logging was captured
+    events = session.scalars(select(AuditEvent)).all()
+    assert len(events) >= 3
+    assert secret not in json.dumps([[e.before, e.after, e.summary] for e in events])
