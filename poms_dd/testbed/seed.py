@@ -43,6 +43,7 @@ class _Builder:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.meta: dict[tuple, dict] = {}
+        self.last_did = ""
 
     def metadata(self, run: int, tier: str, ftype: str, rtype: str) -> dict:
         key = (run, tier, ftype, rtype)
@@ -61,14 +62,16 @@ class _Builder:
             f.parents.append(parent.fid)
             parent.children.append(fid)
         s.files_by_fid[fid] = f
-        s.files_by_did[f"{ds.namespace}:{name}"] = f
+        self.last_did = f"{ds.namespace}:{name}"      # one string object for both indexes (memory)
+        s.files_by_did[self.last_did] = f
         ds.fids.append(fid)
         ds.fid_set.add(fid)
         return f
 
     def replica(self, f: File, rse: str) -> None:
         rep = Replica(f.namespace, f.name, rse, "", f.size, f.checksums["adler32"], f.checksums["md5"])
-        self.store.replicas.setdefault(f"{f.namespace}:{f.name}", {})[rse] = rep
+        did = self.last_did if self.store.files_by_did.get(self.last_did) is f else f.did
+        self.store.replicas.setdefault(did, {})[rse] = rep
 
 
 def seed(store: Store, name: str = "demo", files: int | None = None) -> Store:
