@@ -10,7 +10,7 @@ from flask import request
 
 from .store import Store
 
-SECRET = "poms-dd-testbed-secret"
+SECRET = "poms-dd-testbed-hs256-signing-key-not-for-production"  # >= 32 bytes for HS256
 LIFETIME = 7 * 24 * 3600
 
 
