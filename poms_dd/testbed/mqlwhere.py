@@ -215,6 +215,8 @@ def _metadata_term(op: str, exp, arg) -> Pred:
 
     if op in ("in_set", "not_in_set"):
         values = [_json_value(v) for v in exp["set"]]
+        if op == "in_set" and sub in (None, _ANY) and all(_kind(c) in ("n", "s") for c in values):
+            return _member_fast(name, sub, values)
         if op == "in_set":
             def member(x):
                 return _seq_pred(_unwrap([x]), lambda v: _seq_pred(values, lambda c: _jcmp(v, "==", c)))
@@ -244,6 +246,8 @@ def _metadata_term(op: str, exp, arg) -> Pred:
     if jop not in ("==", "!=", "<", "<=", ">", ">="):
         raise QueryFailure(400, f"MQLCompilationError: unknown comparison operator {cmp_op}")
 
+    if sub is _ANY and jop == "==" and _kind(value) in ("n", "s"):
+        return _member_fast(name, sub, [value])        # runs[any] = v: same truth as runs[any] in (v)
     if sub is None and jop == "==" and _kind(value) in ("n", "s"):
         kind = _kind(value)
 
@@ -259,6 +263,29 @@ def _metadata_term(op: str, exp, arg) -> Pred:
             return _seq_pred(_unwrap([v]), lambda x: _jcmp(x, "==", value))
         return equals
     return lambda f: _seq_pred(_unwrap(_items(f.metadata, name, sub)), lambda x: _jcmp(x, jop, value))
+
+
+def _member_fast(name: str, sub: Any, values: list) -> Pred:
+    """``$."name"[*] ? (@ == v1 || ...)`` for number/string constants: True iff some (unwrapped) element equals
+    a constant of the same JSON type, else False (``@?`` never answers unknown)."""
+    vs = set(values)
+
+    def slow(f):
+        items = _unwrap(_items(f.metadata, name, sub))
+        return any(_seq_pred(_unwrap([x]), lambda v: _seq_pred(values, lambda c: _jcmp(v, "==", c))) is True
+                   for x in items)
+
+    def member(f):
+        v = f.metadata.get(name, _MISSING)
+        if v is _MISSING:
+            return False
+        for x in (v if isinstance(v, list) else (v,)):
+            if isinstance(x, (list, dict)):
+                return slow(f)
+            if type(x) is not bool and x in vs:
+                return True
+        return False
+    return member
 
 
 def _and_values(*values):
