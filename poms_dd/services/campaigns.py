@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from .. import permissions
 from ..errors import Conflict, InvalidInput, NotFound
-from ..models import Campaign, CampaignStage, Experiment, LaunchTemplate, StageDependency, Submission
+from ..models import Campaign, CampaignStage, Experiment, LaunchTemplate, Submission
 from . import audit
-from .campaign_snapshots import campaign_snapshot, dependency_snapshot, stage_snapshot
+from .campaign_snapshots import campaign_snapshot, stage_snapshot
 from .keywords import Preview, parse_keywords_text, preview
 from .campaign_graph import DependencyMixin
 from .stage_rules import (CAMPAIGN_FIELDS, STAGE_FIELDS, clean_campaign, clean_stage, validate_campaign,
