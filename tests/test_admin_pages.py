@@ -385,3 +385,22 @@ def test_secret_never_appears_in_responses_logs_or_audit(admin_client, session, 
     events = session.scalars(select(AuditEvent)).all()
     assert len(events) >= 3
     assert secret not in json.dumps([[e.before, e.after, e.summary] for e in events])
+
+
+def test_secrets_under_another_key_are_reported_and_can_be_re_entered(admin_client, session, settings, testbed):
+    from cryptography.fernet import Fernet
+    from poms_dd.services.onboarding import OnboardingService
+    old = OnboardingService(session, SystemActor("cli:test"), SecretBox(Fernet.generate_key()), settings.instance_path)
+    data = {k: v for k, v in fields_for(testbed).items() if "-" not in k}
+    data["credentials"] = {s: {"method": "password", "username": "poms", "secret": "poms"}
+                           for s in ("metacat", "data_dispatcher", "rucio")}
+    old.create(data)
+    page = admin_client.get("/admin/experiments/hypot")
+    assert page.status_code == 200
+    assert "another POMS_DD_ENCRYPTION_KEY" in body(page)
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    rows = check_rows(body(admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})))
+    assert len(rows) == 3 and all(">FAIL<" in r and "another POMS_DD_ENCRYPTION_KEY" in r for r in rows.values())
+    assert post_form(admin_client, "/admin/experiments/hypot", fields_for(testbed)).status_code == 302
+    rows = check_rows(body(admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})))
+    assert all(">OK<" in r for r in rows.values()), rows

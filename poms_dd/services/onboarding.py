@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 from .. import permissions
 from ..adapters.config import Credential, ExperimentConnection, ServiceCheck
 from ..crypto import SecretBox
-from ..errors import InvalidInput, NotFound
+from ..errors import ConfigurationError, InvalidInput, NotFound
 from ..models import SERVICES, Experiment, ServiceCredential
 from . import audit, onboarding_tokens
 from .onboarding_tokens import TokenStatus
 from .users import Actor, SystemActor
-from .onboarding_rules import (CREDENTIAL_FIELDS, EXPERIMENT_FIELDS, SERVICE_URL, check_complete, check_name,
-                               clean_credential, clean_experiment_fields)
+from .onboarding_rules import (CREDENTIAL_FIELDS, EXPERIMENT_FIELDS, SERVICE_LABEL, SERVICE_URL, check_complete,
+                               check_name, clean_credential, clean_experiment_fields)
 
 log = logging.getLogger(__name__)
 
@@ -225,11 +225,16 @@ class OnboardingService:
     def test_connection(self, name: str) -> list[ServiceCheck]:
         """Log in to each configured service and report version, identity, token expiry or the exact error.
 
-        Raises PermissionDenied, NotFound, ConfigurationError (secrets under another key).
+        Raises PermissionDenied, NotFound.  Secrets stored under another key fail every service with that
+        message (the page still opens, so an admin can enter the secrets again).
         """
         from ..adapters.health import check_connection
         exp = self.get(name)
-        checks = check_connection(self.connection(exp))
+        try:
+            conn = self.connection(exp)
+        except ConfigurationError as err:
+            return [ServiceCheck(service=label, ok=False, error=err.message) for label in SERVICE_LABEL.values()]
+        checks = check_connection(conn)
         log.info("connection test of %s by %s: %s", exp.name, self.actor_name,
                  ", ".join(f"{c.service} {'OK' if c.ok else 'FAIL'}" for c in checks))
         return checks
@@ -237,14 +242,26 @@ class OnboardingService:
     def token_status(self, name: str) -> list[TokenStatus]:
         """Per service: method, account, who the held token says we are and when it expires (no login).
 
-        Raises PermissionDenied, NotFound, ConfigurationError.
+        Raises PermissionDenied, NotFound.  Undecryptable secrets are reported per service, not raised.
         """
-        return onboarding_tokens.token_status(self.connection(self.get(name)))
+        exp = self.get(name)
+        try:
+            return onboarding_tokens.token_status(self.connection(exp))
+        except ConfigurationError as err:
+            return self._unusable(exp, err)
+
+    def _unusable(self, exp: Experiment, err: ConfigurationError) -> list[TokenStatus]:
+        rows = [(SERVICE_LABEL[s], exp.credential(s)) for s in SERVICES]
+        return [TokenStatus(label, cred.method if cred else None, cred.username if cred else None, error=err.message)
+                for label, cred in rows]
 
     def refresh_tokens(self, name: str) -> list[TokenStatus]:
         """Log in to every configured service now; audited (who refreshed, which services failed)."""
         exp = self.get(name)
-        statuses = onboarding_tokens.refresh_tokens(self.connection(exp))
+        try:
+            statuses = onboarding_tokens.refresh_tokens(self.connection(exp))
+        except ConfigurationError as err:
+            statuses = self._unusable(exp, err)
         failed = [s.service for s in statuses if s.error]
         audit.record(self.session, self.actor_name, "experiment.refresh_tokens", "experiment", exp.id,
                      experiment_id=exp.id, summary=f"refreshed service tokens of {exp.name}"
