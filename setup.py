@@ -11,7 +11,7 @@ from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHIPPED_TREES = ("templates", "migrations")
+SHIPPED_TREES = ("templates", "migrations", "config")
 
 
 class BuildPyWithData(build_py):
