@@ -15,7 +15,6 @@ from poms_dd.models import AuditEvent, Experiment, ExperimentMembership
 from poms_dd.services.users import SystemActor, UserService
 from factories import csrf_token, login, make_experiment, make_user
 
-PASSWORD = "Xq-poms-test-password-8Zr"     # the testbed accepts any password for poms? see _testbed_form
 SECRET = "Very-Secret-Pw-0451"
 
 
