@@ -162,7 +162,8 @@ def test_json_api_create_update_and_field_errors(app, world, session):
     assert [x["name"] for x in listing["campaigns"]] == ["api2026"]
     r = c.post("/api/experiments/hypot/campaigns", data="not json", headers=h)
     assert r.status_code == 400 and "JSON object" in r.get_json()["message"]
-    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.experiment_id == world["hypot"].id)).all()
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.experiment_id == world["hypot"].id)
+                              .order_by(AuditEvent.id)).all()
     assert actions == ["campaign.create", "stage.create", "stage.update"]
 
 
