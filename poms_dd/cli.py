@@ -75,17 +75,12 @@ def run(host: str, port: int) -> None:
 
 
 def _attach_subcommands() -> None:
-    import importlib
-    for module, name in (("poms_dd.users_cli", "user"), ("poms_dd.testbed.cli", "testbed"),
-                         ("poms_dd.services.ini_cli", "ini"), ("poms_dd.onboarding_cli", "experiment"),
-                         ("poms_dd.demo", "demo")):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:
-                raise
-            continue
-        main.add_command(getattr(mod, "command"), name)
+    from . import demo, onboarding_cli, users_cli
+    from .services import ini_cli
+    from .testbed import cli as testbed_cli
+    for name, module in (("user", users_cli), ("testbed", testbed_cli), ("ini", ini_cli),
+                         ("experiment", onboarding_cli), ("demo", demo)):
+        main.add_command(module.command, name)
 
 
 _attach_subcommands()

@@ -9,7 +9,6 @@ Unhandled exceptions answer 500 with a text body: never 502/503/504, which the c
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 import traceback
@@ -17,23 +16,11 @@ import traceback
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from . import auth, dd, hooks, rucio
+from . import auth, dd, hooks, metacat, rucio
 from .store import Store
 
 log = logging.getLogger(__name__)
 PREFIXES = (("/mc/", "mc"), ("/dd/", "dd"), ("/rucio/", "rucio"))
-
-
-def _metacat_blueprint():
-    """The MetaCat data blueprint (built separately in ``metacat.py``); None until that module exists."""
-    try:
-        metacat = importlib.import_module(f"{__package__}.metacat")
-    except ModuleNotFoundError as err:
-        if err.name != f"{__package__}.metacat":
-            raise
-        log.warning("poms_dd.testbed.metacat is missing: MetaCat data endpoints are not served")
-        return None
-    return metacat.bp
 
 
 def _service(path: str) -> str | None:
@@ -73,9 +60,7 @@ def make_app(store: Store, seed: tuple[str, int | None] = ("demo", None)) -> Fla
     app.register_blueprint(dd.bp, url_prefix="/dd")
     app.register_blueprint(rucio.bp, url_prefix="/rucio")
     app.register_blueprint(hooks.bp, url_prefix="/_testbed")
-    mc = _metacat_blueprint()
-    if mc is not None:
-        app.register_blueprint(mc, url_prefix="/mc/data")
+    app.register_blueprint(metacat.bp, url_prefix="/mc/data")
 
     @app.before_request
     def _faults() -> Response | None:
