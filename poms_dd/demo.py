@@ -115,7 +115,7 @@ def command(demo_dir: str, port: int, testbed_port: int, files: int | None, setu
 
     root = Path(demo_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    root.chmod(0o700)
+    root.chmod(0o711)   # PostgreSQL runs as its own user and must reach .demo/pg; nothing is listable
     env = _load_env(root / "demo.env")
     click.echo(f"poms_dd demo in {root}")
 

@@ -67,14 +67,21 @@ class DevPostgres:
         self.datadir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             pg = pwd.getpwnam("postgres")
-            for path in [self.datadir, *self.datadir.parents]:
-                if path == Path("/") or path.stat().st_uid == pg.pw_uid:
-                    break
-                # the postgres user must be able to traverse to the data directory
-                os.chmod(path, path.stat().st_mode | 0o011)
             os.chown(self.datadir, pg.pw_uid, pg.pw_gid)
+        self._ensure_traversable()
         self._run([str(_bindir() / "initdb"), "-D", str(self.datadir), "-A", "trust", "-E", "UTF8",
                    "--no-instructions", "-U", self.superuser])
+
+    def _ensure_traversable(self) -> None:
+        """As root, let the postgres user reach the data directory (search permission on its parents only)."""
+        if os.geteuid() != 0:
+            return
+        for path in self.datadir.parents:
+            if path == Path("/"):
+                break
+            mode = path.stat().st_mode
+            if mode & 0o001 == 0:
+                os.chmod(path, mode | 0o001)
 
     def running(self) -> bool:
         return subprocess.run(self._as_postgres + [str(_bindir() / "pg_ctl"), "status", "-D", str(self.datadir)],
@@ -83,6 +90,7 @@ class DevPostgres:
     def start(self) -> None:
         """Initialise if needed and start; waits until the server accepts connections."""
         self.init()
+        self._ensure_traversable()
         if self.running():
             return
         opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.datadir} -c fsync=off " \
