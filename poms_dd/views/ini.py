@@ -5,10 +5,9 @@ is shown again with every problem listed by section and key (status 400); nothin
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from werkzeug.exceptions import HTTPException
 from wtforms import BooleanField
 
 from ..auth import actor_name, current_user, login_required
@@ -44,16 +43,6 @@ def _ini_response(campaign: Campaign, text: str) -> Response:
     return resp
 
 
-def _campaign_url(experiment: str, campaign_id: int) -> str | None:
-    """The campaign page, when the campaign pages are installed."""
-    path = f"/experiments/{experiment}/campaigns/{campaign_id}"
-    try:
-        current_app.url_map.bind("localhost").match(path)
-    except HTTPException:
-        return None
-    return path
-
-
 @bp.route("/experiments/<experiment>/campaigns/<int:campaign_id>/export.ini")
 @bp.route("/api/experiments/<experiment>/campaigns/<int:campaign_id>/export.ini", endpoint="api_export")
 @login_required
@@ -82,12 +71,10 @@ def import_page(experiment: str):
                   f"{len(camp.stages)} stage(s).", "success")
             for warning in result.warnings:
                 flash(warning, "warning")
-            return redirect(_campaign_url(exp.name, camp.id)
-                            or url_for("ini.import_page", experiment=exp.name, imported=camp.id))
-    imported = request.args.get("imported", type=int)
+            return redirect(url_for("campaigns.campaign", experiment=exp.name, campaign_id=camp.id))
     status = 400 if request.method == "POST" else 200
     return render_template("campaigns/import.html", experiment=exp, form=form, problems=problems,
-                           message=message, imported=imported), status
+                           message=message), status
 
 
 @bp.route("/api/experiments/<experiment>/campaigns/import", methods=["POST"])
