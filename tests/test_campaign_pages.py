@@ -89,6 +89,30 @@ def test_both_query_and_project_id_shows_field_message_and_stores_nothing(app, w
     assert r.status_code == 400 and "mod(m): m must be a positive integer, got &#39;x&#39;." in body(r)
 
 
+def test_malformed_mql_shows_metacats_parser_message_on_the_query_field(app, world, session):
+    c = signed_in(app, "ana")
+    cid = create_dd_campaign(c)
+    new_stage = f"/experiments/hypot/campaigns/{cid}/stages/new"
+    before = (count(session, CampaignStage), count(session, AuditEvent))
+    r = post(c, new_stage, dict(STAGE, data_dispatcher_dataset_query="files from %(ns)s:raw where"))
+    assert r.status_code == 400
+    page = body(r)
+    assert ('<div class="field-error">MetaCat cannot parse this query (after substituting the campaign keywords: '
+            '&#39;files from hypot:raw where&#39;): MQLSyntaxError: Unexpected end-of-input.') in page
+    r = post(c, new_stage, dict(STAGE, data_dispatcher_dataset_query="datasets matching hypot:*"),
+             form_page=new_stage)
+    assert r.status_code == 400 and '<div class="field-error">This is a dataset query; the stage query must ' \
+        'select files' in body(r)
+    assert (count(session, CampaignStage), count(session, AuditEvent)) == before
+    h = {"X-CSRFToken": csrf_token(c, new_stage)}
+    r = c.post(f"/api/experiments/hypot/campaigns/{cid}/stages", headers=h,
+               json={"name": "s", "data_dispatcher_dataset_query": "files form hypot:raw"})
+    assert r.status_code == 400
+    (message,) = r.get_json()["field_errors"]["data_dispatcher_dataset_query"]
+    assert message.startswith("MetaCat cannot parse this query: MQLSyntaxError: ") and "line 1 col" in message
+    assert count(session, CampaignStage) == before[0]
+
+
 def test_other_experiment_is_invisible(app, world, session):
     c = signed_in(app, "ana")
     cid = world["dune_campaign"].id

@@ -224,6 +224,19 @@ def test_bad_file_reports_every_problem_and_saves_nothing(session, hypot, prod):
     assert counts(session) == before
 
 
+def test_malformed_mql_is_reported_with_its_section_and_line(session, hypot, prod):
+    text = POMS_FILE.replace("data_dispatcher_dataset_query=files from hypot:raw where core.runs[any] = 1000",
+                             "data_dispatcher_dataset_query=files from hypot:raw where core.runs[any] =")
+    before = counts(session)
+    with pytest.raises(InvalidInput) as exc:
+        CampaignIniService(session).import_text(prod, "hypot", text)
+    errors = exc.value.field_errors
+    assert list(errors) == ["[campaign_stage reco] data_dispatcher_dataset_query"]
+    (message,) = errors["[campaign_stage reco] data_dispatcher_dataset_query"]
+    assert message.startswith("line 16: MetaCat cannot parse this query: MQLSyntaxError: Unexpected end-of-input")
+    assert counts(session) == before
+
+
 def test_reader_reports_duplicates_and_keeps_percent_placeholders():
     sections, problems = read("[campaign]\nname=a\nname=b\n[campaign]\nx=1\nstray line\n"
                               "[campaign_stage s]\nq=files %%(x)s 50%% %(k)s\n  more\n")

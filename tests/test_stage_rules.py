@@ -136,3 +136,69 @@ def test_keywords_text_and_preview():
     assert shown["q"].text == "files from h:raw" and shown["q"].changed
     assert shown["s"].text is None and "%(x)s" in shown["s"].error
     assert "e" not in shown
+
+
+@pytest.mark.parametrize("query, fragment", [
+    ("files from raw", "Expected one of: COLON"),                      # no namespace
+    ("files from hypot:raw where", "Unexpected end-of-input"),
+    ("files from hypot:raw where core.runs[any] in (1, 2", "Unexpected end-of-input"),
+    ("files form hypot:raw", "at line 1 col"),
+])
+def test_malformed_mql_is_a_field_message_from_metacats_parser(query, fragment):
+    errors = validate_stage(stage(data_dispatcher_dataset_query=query, split_type="nfiles(2)"), DD)
+    assert list(errors) == ["data_dispatcher_dataset_query"]
+    (message,) = errors["data_dispatcher_dataset_query"]
+    assert message.startswith("MetaCat cannot parse this query: MQLSyntaxError: ") and fragment in message
+    assert "\n" not in message and "^" not in message
+    assert validate_stage(stage(data_dispatcher_dataset_query=query), DD) == errors   # no split type: MQL too
+
+
+def test_well_formed_mql_of_every_shape_is_accepted():
+    for query in ("files from hypot:raw where core.runs[any] in (1, 2) ordered limit 10", "fids 12,13",
+                  "filter stride(2, 0)(files from hypot:raw ordered)", "files where namespace = \"hypot\"",
+                  "(files from hypot:a) - (files from hypot:b)", "files from hypot:raw where name like '%.root'"):
+        assert validate_stage(stage(data_dispatcher_dataset_query=query, split_type="drainingn(3)"), DD) == {}, query
+
+
+def test_query_must_be_a_file_query():
+    errors = validate_stage(stage(data_dispatcher_dataset_query="datasets matching hypot:*"), DD)
+    assert errors == {"data_dispatcher_dataset_query": [
+        "This is a dataset query; the stage query must select files, e.g. files from ns:dataset (or files from "
+        "ns:dataset where ...)."]}
+
+
+def test_mql_is_parsed_after_keyword_substitution():
+    values = stage(data_dispatcher_dataset_query="files from %(ns)s%(ds)s", split_type="nfiles(2)")
+    assert validate_stage(values, DD, {"ns": "hypot:", "ds": "raw"}) == {}
+    message = validate_stage(values, DD, {"ns": "hypot", "ds": "raw"})["data_dispatcher_dataset_query"][0]
+    assert message.startswith("MetaCat cannot parse this query (after substituting the campaign keywords: "
+                              "'files from hypotraw'): MQLSyntaxError")
+    # an unknown keyword is its own message; the parser does not add a second one
+    assert validate_stage(values, DD, {"ns": "hypot"}) == {
+        "data_dispatcher_dataset_query": ["Unknown campaign keyword %(ds)s; the campaign defines: ns."]}
+    assert validate_stage(values, DD) == {}        # keywords unknown: the query is judged when they are given
+
+
+def test_mql_is_not_parsed_where_the_query_is_a_project_id_or_ignored():
+    assert validate_stage(stage(data_dispatcher_dataset_query="42", split_type="stagedfiles(3)"), DD) == {}
+    bad = "files from hypot:"
+    errors = validate_stage(stage(data_dispatcher_dataset_query=bad, data_dispatcher_project_id="7"), DD)
+    assert len(errors["data_dispatcher_dataset_query"]) == 1 and "not both" in errors[
+        "data_dispatcher_dataset_query"][0]
+    errors = validate_stage(stage(data_dispatcher_dataset_query=bad, split_type="nfiles(x)"), DD)
+    assert list(errors) == ["split_type"]           # query form unknown until the split type reads
+
+
+def test_optional_query_of_list_and_multiparam_is_parsed_when_given():
+    for split in ("list(param: a)", "multiparam([a,b])"):
+        errors = validate_stage(stage(data_dispatcher_dataset_query="files from hypot:", split_type=split), DD)
+        assert errors["data_dispatcher_dataset_query"][0].startswith("MetaCat cannot parse this query"), split
+
+
+def test_a_bare_number_query_without_split_type_is_reported_once():
+    errors = validate_stage(stage(data_dispatcher_dataset_query="42"), DD)
+    assert errors == {"data_dispatcher_dataset_query": [
+        "A number is not an MQL query: for an existing DD project use the project id field, or the split type "
+        "stagedfiles(n)."]}
+    errors = validate_stage(stage(data_dispatcher_dataset_query="42", split_type="nfiles(3)"), DD)
+    assert len(errors["data_dispatcher_dataset_query"]) == 1

@@ -8,10 +8,12 @@ for campaigns.  Field names are the model's attribute names.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from croniter import croniter
 
+from ..adapters import parse_mql
 from ..errors import InvalidInput
 from .keywords import substitute, validate_keywords
 from .splits import QUERY_DD_PROJECT_ID, QUERY_FORM_TEXT, QUERY_MQL, parse_optional
@@ -151,24 +153,30 @@ def _validate_dd(values: Mapping[str, Any], ints: dict[str, int | None], keyword
         except InvalidInput as e:
             err("data_dispatcher_dataset_query", e.message)
             query = None
+    forms: set[str] = set()      # the query forms the split types expect
+    judged = True                # False when a split type could not be read (its query form is unknown)
     for field in ("split_type", "test_split_type"):
         label = "split type" if field == "split_type" else "test split type"
         raw = _text(values.get(field))
         if raw and keywords is None and "%(" in raw:
+            judged = False
             continue  # keywords unknown here: checked when the campaign's keywords are given
         if raw and keywords is not None:
             try:
                 raw = substitute(raw, keywords)
             except InvalidInput as e:
                 err(field, e.message)
+                judged = False
                 continue
         try:
             spec = parse_optional(raw)
         except InvalidInput as e:
             err(field, e.message)
+            judged = False
             continue
         if spec is None:
             continue
+        forms.add(spec.query_form)
         if has_project:
             err(field, f"A {label} needs the project id blank: a stage with a DD project id always launches "
                        "that project and ignores split types. Clear one of them.")
@@ -186,6 +194,9 @@ def _validate_dd(values: Mapping[str, Any], ints: dict[str, int | None], keyword
             elif query is not None and query.isdigit():
                 err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs an MQL query, not a number; "
                     "for an existing DD project use the project id field, or stagedfiles(n).")
+    if query and not has_project and judged and QUERY_DD_PROJECT_ID not in forms \
+            and (keywords is not None or "%(" not in query):
+        _check_mql(query_raw, query, QUERY_MQL in forms, err)
     if query_raw and has_project:
         msg = ("Give either an MQL query or a DD project id, not both: with a project id every launch uses that "
                "project and the query would be ignored.")
@@ -195,6 +206,49 @@ def _validate_dd(values: Mapping[str, Any], ints: dict[str, int | None], keyword
         msg = "A Data Dispatcher stage needs an MQL query or the id of an existing DD project."
         err("data_dispatcher_dataset_query", msg)
         err("data_dispatcher_project_id", msg)
+
+
+def _check_mql(query_raw: str, query: str, number_reported: bool, err) -> None:
+    """Field message when MetaCat's own parser rejects the (keyword-substituted) stage query or when it is
+    not a file query; a bare number is reported once, with a hint about the project id field."""
+    field = "data_dispatcher_dataset_query"
+    if query.isdigit():
+        if not number_reported:
+            err(field, "A number is not an MQL query: for an existing DD project use the project id field, or the "
+                       "split type stagedfiles(n).")
+        return
+    where = "" if query == query_raw else f" (after substituting the campaign keywords: {query!r})"
+    try:
+        parsed = parse_mql(query)
+    except InvalidInput as e:
+        detail = (e.field_errors.get("mql") or [e.message])[0]
+        err(field, f"MetaCat cannot parse this query{where}: {_parser_message(detail)}")
+        return
+    kind = getattr(parsed, "Type", "file")
+    if kind != "file":
+        err(field, f"This is a {kind} query{where}; the stage query must select files, e.g. files from ns:dataset "
+                   "(or files from ns:dataset where ...).")
+
+
+_CARET_LINE = re.compile(r"^\s*\^\s*$")
+
+
+def _parser_message(text: str) -> str:
+    """MetaCat's parser message on one line: the echoed query line and caret dropped (the message gives the
+    line and column), the "Expected one of" tokens listed once each."""
+    head, _, expected = text.partition("Expected one of:")
+    lines = [ln.strip() for ln in head.splitlines()]
+    for i, ln in enumerate(lines):
+        if _CARET_LINE.match(ln):
+            lines[i] = ""
+            if i:
+                lines[i - 1] = ""
+    message = " ".join(ln for ln in lines if ln)
+    tokens = list(dict.fromkeys(t.strip().lstrip("*").strip() for t in expected.splitlines()))
+    tokens = [t for t in tokens if t]
+    if tokens:
+        message = f"{message.rstrip('. ')}. Expected one of: {', '.join(tokens)}."
+    return message
 
 
 def clean_stage(values: Mapping[str, Any]) -> dict[str, Any]:
