@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEvent
+from .. import permissions
+from ..errors import NotFound
+from ..models import AuditEvent, Experiment
 
 
 def record(session: Session, actor: str, action: str, object_type: str, object_id: int | None,
@@ -24,3 +27,32 @@ def record(session: Session, actor: str, action: str, object_type: str, object_i
                        experiment_id=experiment_id, before=changed_before, after=changed_after, summary=summary)
     session.add(event)
     return event
+
+
+PAGE_SIZE = 50
+
+
+class AuditService:
+    """Reading the audit trail of one experiment (experiment superusers and administrators)."""
+
+    def __init__(self, session: Session, actor):
+        self.session = session
+        self.actor = actor
+
+    def page(self, experiment_name: str, page: int = 1, object_type: str | None = None,
+             per_page: int = PAGE_SIZE) -> tuple[Experiment, list[AuditEvent], bool]:
+        """Events of the experiment, newest first: (experiment, events, has_more).
+
+        Raises NotFound (no such experiment, or not a member), PermissionDenied (needs the superuser role).
+        """
+        exp = self.session.scalar(select(Experiment).where(Experiment.name == experiment_name))
+        if exp is None:
+            raise NotFound("No such experiment, or you are not a member of it.")
+        permissions.check(self.actor, "audit.view", exp.id)
+        query = select(AuditEvent).where(AuditEvent.experiment_id == exp.id)
+        if object_type:
+            query = query.where(AuditEvent.object_type == object_type)
+        page = max(page, 1)
+        rows = list(self.session.scalars(query.order_by(AuditEvent.id.desc())
+                                         .offset((page - 1) * per_page).limit(per_page + 1)))
+        return exp, rows[:per_page], len(rows) > per_page

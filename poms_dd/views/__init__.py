@@ -18,3 +18,5 @@ def register_views(app: Flask) -> None:
     from . import api_campaigns, campaigns
     app.register_blueprint(campaigns.bp)
     app.register_blueprint(api_campaigns.bp)
+    from . import audit
+    app.register_blueprint(audit.bp)

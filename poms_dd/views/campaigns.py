@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 
+from .. import permissions
 from ..auth import current_user, login_required
 from ..errors import InvalidInput
 from ..forms import CampaignForm, CloneForm, DependencyForm, StageForm
@@ -54,8 +55,10 @@ def _campaign_form(camp=None) -> CampaignForm:
 @login_required
 def experiment_home(experiment):
     svc = _service()
-    return render_template("campaigns/experiment.html", experiment=svc.experiment(experiment),
-                           campaigns=svc.list_campaigns(experiment), counts=svc.submission_counts(experiment))
+    exp = svc.experiment(experiment)
+    return render_template("campaigns/experiment.html", experiment=exp,
+                           campaigns=svc.list_campaigns(experiment), counts=svc.submission_counts(experiment),
+                           can_audit=permissions.allowed(current_user(), "audit.view", exp.id))
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
