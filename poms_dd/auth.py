@@ -15,6 +15,8 @@ Three ways in, resolved once per request by a ``before_request`` hook (``_authen
 CSRF: flask-wtf's default check is switched off and done here instead, after authentication, so that a
 request carrying a valid bearer token and NO session cookie (a script) is exempt — no cookie, no CSRF.
 Everything else (any request with a session cookie) is checked, including ``@csrf.exempt`` handling.
+An ``/api/...`` request that resolves to nobody (no token, no trusted header, no signed-in session) is
+answered 401 before the CSRF check: every API route needs a user, and "sign in" is the useful answer.
 
 Helpers for views: :func:`current_user`, :func:`login_required`, :func:`actor_name`, :func:`auth_method`.
 """
@@ -135,11 +137,14 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+_API_SIGN_IN = ("Sign in first: send 'Authorization: Bearer <token>' (create a token on your /account page or "
+                "with `poms-dd user token`), or sign in at /login and call the API from that browser session.")
+
+
 def _unauthorized():
     """401 JSON for ``/api/...``; for pages, a redirect to /login?next=<this page>."""
     if request.path.startswith("/api/"):
-        raise NotAuthenticated("Sign in first: send 'Authorization: Bearer <token>' (create a token "
-                               "on your /account page or with `poms-dd user token`).")
+        raise NotAuthenticated(_API_SIGN_IN)
     target = request.full_path if request.query_string else request.path
     return redirect(url_for("auth.login", next=target))
 
@@ -184,6 +189,10 @@ def _authenticate():
                     "name. Ask a poms_dd administrator to create it and add you to your experiment "
                     f"(`poms-dd user create {name}` and `poms-dd user grant {name} EXPERIMENT ROLE`).")
             _set_request_user(user, "header")
+    if request.path.startswith("/api/") and current_user() is None:
+        # Nobody to act for: say "sign in" (401), not "CSRF token missing" (400).  Every /api route needs a
+        # user, so answering before the CSRF check lets nothing through; signed-in sessions are still checked.
+        raise NotAuthenticated(_API_SIGN_IN)
     _check_csrf()
     return None
 

@@ -201,6 +201,30 @@ def test_anonymous_api_gets_401_json(client):
     assert "Bearer" in response.json["message"]
 
 
+def test_anonymous_api_post_gets_401_before_the_csrf_check(app, session):
+    """No token, no signed-in session: "sign in" (401 JSON), not "CSRF token missing" (400)."""
+    make_experiment(session, "hypot")
+    script = app.test_client(use_cookies=False)
+    for method, path in (("post", "/api/experiments/hypot/campaigns"), ("patch", "/api/experiments/hypot/campaigns/1"),
+                         ("delete", "/api/experiments/hypot/campaigns/1/stages/1"), ("post", "/api/nowhere")):
+        response = getattr(script, method)(path, json={"name": "x"})
+        assert response.status_code == 401, (method, path, response.get_data(as_text=True))
+        assert response.json["error"] == "NotAuthenticated" and "Bearer <token>" in response.json["message"]
+    browser = app.test_client()           # anonymous but with a session cookie (the login page's CSRF token)
+    csrf_token(browser, "/login")
+    response = browser.post("/api/experiments/hypot/campaigns", json={"name": "x"})
+    assert response.status_code == 401 and "sign in at /login" in response.json["message"]
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+def test_signed_in_cookie_session_api_post_still_needs_csrf(app, client, session):
+    make_experiment(session, "hypot")
+    make_user(session, "carol", "secret-pw")
+    login(client, "carol", "secret-pw")
+    response = client.post("/api/experiments/hypot/campaigns", json={"name": "x"})
+    assert response.status_code == 400 and "CSRF" in response.json["error"]
+
+
 def test_unknown_revoked_and_expired_tokens_get_401(client, session):
     user = make_user(session, "carol")
     assert client.get("/api/whoami", headers=_bearer("pdd_nonsense")).json["message"].startswith("Unknown API token")
