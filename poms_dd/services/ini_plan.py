@@ -114,6 +114,10 @@ class _Builder:
         self.plan.values = {"name": (raw["name"] or "").strip()}
         if not errors:
             self.plan.values = clean_campaign(raw)
+        else:   # still check the stages against the service and keywords when those two are fine
+            usable = [f for f in ("data_handling_service", "keywords") if f not in errors
+                      and not (raw[f] is None and S.CAMPAIGN_FIELD_TO_KEY[f] in sec.entries)]
+            self.plan.values |= clean_campaign({f: raw[f] for f in usable})
         exp = sec.entries.get("experiment")
         if exp and self.experiment and exp.value != self.experiment:
             self.problem("[campaign] experiment", f"the file is for experiment {exp.value!r} but you are importing "
