@@ -3,6 +3,9 @@
 Built by the onboarding service from the database (secrets decrypted only in memory), consumed by
 ``poms_dd.adapters``.  ``state_dir`` is the experiment's private folder under the instance path, where its
 token library and Rucio token files live (never ``$HOME``, never shared between experiments).
+
+TLS (``ca_path``, ``verify_tls``) and timeouts (``timeout`` plus optional per-service overrides) apply to every
+request of the three adapters, logins included; ``adapters/tls.py`` resolves the CA setting (README.md).
 """
 from __future__ import annotations
 
@@ -42,6 +45,18 @@ class ExperimentConnection:
     data_dispatcher: Credential = Credential()
     rucio: Credential = Credential()
     timeout: float = 60.0
+    metacat_timeout: float | None = None     # per-service overrides of ``timeout`` (seconds per request)
+    dd_timeout: float | None = None
+    rucio_timeout: float | None = None
+    ca_path: str | None = None               # CA bundle file or hashed CA directory (e.g. /etc/grid-security/certificates)
+    verify_tls: bool = True                  # False only for test servers with self-made certificates
+    rucio_vo: str = "def"
+
+    def timeout_for(self, service: str) -> float:
+        """Seconds per request for ``service`` ("metacat", "data_dispatcher" or "rucio")."""
+        override = {"metacat": self.metacat_timeout, "data_dispatcher": self.dd_timeout,
+                    "rucio": self.rucio_timeout}[service]
+        return float(override if override else self.timeout)
 
 
 @dataclass(frozen=True)

@@ -9,25 +9,17 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Mapping, Sequence
 
-import requests
-from data_dispatcher.api import DataDispatcherClient
 
 from ..errors import ConfigurationError, InvalidInput, NotFound
+from . import tls
+from .clients import PomsDDClient
 from .config import ExperimentConnection
 from .errors import DATA_DISPATCHER
 from .tokens import TokenLibrary, TokenLogin, credential_fingerprint
 from .types import FileHandle, FileInfo, FileSpec, HandleCounts, Identity, NextFile, Project, RSEInfo
 
 NO_TIMEOUT = "no timeout"                 # pass as a timeout to mean "none" (None means "server default")
-DEFAULT_IDLE_TIMEOUT = DataDispatcherClient.DEFAULT_IDLE_TIMEOUT
-
-
-class _DDClient(DataDispatcherClient):
-    """The real client, sending each request once: its own loop would repeat any request (a create too)
-    on 503 for up to 5 minutes.  Retries are decided by ``adapters.retry`` instead."""
-
-    def retry_request(self, method, url, timeout=None, **args):
-        return requests.request(method.upper(), url, timeout=self.Timeout, **args)
+DEFAULT_IDLE_TIMEOUT = PomsDDClient.DEFAULT_IDLE_TIMEOUT
 
 
 def _file_entry(item: FileInfo | FileSpec | str | Mapping[str, Any]) -> dict[str, Any]:
@@ -66,13 +58,15 @@ class DataDispatcherAdapter:
             raise ConfigurationError(f"No Data Dispatcher URL is configured for experiment {conn.experiment}.")
         self.url = conn.dd_url.rstrip("/")
         self.auth_url = (conn.dd_auth_url or self.url + "/auth").rstrip("/")
-        self.timeout = conn.timeout
+        self.timeout = conn.timeout_for("data_dispatcher")
+        self.tls = tls.resolve(conn.ca_path, conn.verify_tls)
         library = TokenLibrary(conn.state_dir / "data_dispatcher",
                                credential_fingerprint(conn.data_dispatcher, self.auth_url))
         # worker_id given explicitly: the client would otherwise write ./.data_dispatcher_worker_id
-        self.client = _DDClient(server_url=self.url, auth_server_url=self.auth_url, worker_id=worker_id,
-                                token_library=str(library.path), timeout=conn.timeout)
-        self.session = TokenLogin(DATA_DISPATCHER, self.client, library, conn.data_dispatcher, conn.timeout)
+        self.client = PomsDDClient(server_url=self.url, auth_server_url=self.auth_url, worker_id=worker_id,
+                                   token_library=str(library.path), timeout=self.timeout)
+        self.client.configure(self.tls.verify, self.timeout)
+        self.session = TokenLogin(DATA_DISPATCHER, self.client, library, conn.data_dispatcher, self.timeout)
 
     def _read(self, operation: str, fn):
         return self.session.run(operation, fn, idempotent=True)

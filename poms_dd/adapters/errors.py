@@ -20,10 +20,6 @@ TRANSIENT_STATUS = (502, 503, 504)
 _MAX_BODY = 400
 
 
-class LoginTimeout(Exception):
-    """The auth server did not answer a login within the timeout (the clients' login calls have none)."""
-
-
 class TokenRejected(Exception):
     """A bearer token file/secret could not be used (missing, empty, or refused)."""
 
@@ -60,7 +56,8 @@ def _one_line(text: object) -> str:
 def _connection_reason(exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, requests.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text:
-        return "TLS certificate problem: " + _one_line(text)[:200]
+        return ("TLS certificate problem: " + _one_line(text)[:200] + "; check the CA path the experiment uses "
+                "(ca_path, else $X509_CERT_DIR) and the client certificate")
     if "Connection refused" in text or "ConnectionRefused" in text:
         return "connection refused"
     if "Name or service not known" in text or "Failed to resolve" in text or "nodename nor servname" in text:
@@ -91,10 +88,7 @@ def translate(service: str, operation: str, url: str | None, exc: BaseException,
         url = request.url.split("?", 1)[0]        # the server actually contacted (maybe the auth server)
     where = f"{service} at {url}" if url else service
     who = f" for user {identity!r}" if identity else ""
-    if isinstance(exc, LoginTimeout):
-        detail = (f"the login to {service}'s auth server {exc} did not answer within {timeout:g} s; "
-                  "check the auth URL and try again later")
-    elif isinstance(exc, TokenRejected):
+    if isinstance(exc, TokenRejected):
         detail = f"{service} bearer token problem{who}: {exc}"
     elif isinstance(exc, requests.exceptions.Timeout) and not isinstance(exc, requests.exceptions.ConnectTimeout):
         limit = f"within {timeout:g} s" if timeout else "in time"

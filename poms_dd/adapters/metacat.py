@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Iterator, Sequence
 
-import requests
-from metacat.webapi import MetaCatClient
 
-from ..errors import ConfigurationError, InvalidInput
+from ..errors import ConfigurationError, ExternalServiceError, InvalidInput
+from . import tls
+from .clients import PomsMetaCatClient
 from .config import ExperimentConnection
 from .errors import METACAT, translate
 from .tokens import TokenLibrary, TokenLogin, credential_fingerprint
@@ -22,14 +22,6 @@ _SAFE_WORD = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _END = object()
 LOOKUP_CHUNK = 1000
 LINEAGE_CHUNK = 500
-
-
-class _MetaCatClient(MetaCatClient):
-    """The real client, sending each request once: its own loop would retry 502–524 for up to 30 minutes.
-    Retries are decided by ``adapters.retry`` instead."""
-
-    def retry_request(self, method, url, timeout=None, **args):
-        return requests.request(method.upper(), url, timeout=self.Timeout, **args)
 
 
 def parse_mql(mql: str) -> Any:
@@ -46,6 +38,26 @@ def parse_mql(mql: str) -> Any:
     except ValueError as exc:
         message = f"MetaCat's MQL parser rejects the query: {exc}"
         raise InvalidInput(message, field_errors={"mql": [str(exc)]}) from exc
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_SERVER_FAILS = (
+    (re.compile(r"\b(?:datetime|date)\s*\("),
+     "MetaCat servers fail (HTTP 500) on datetime()/date(); write the time as a quoted UTC string, "
+     "e.g. created_timestamp > '2024-01-01 00:00:00'"),
+    (re.compile(r"~\*"), "MetaCat servers fail (HTTP 500) on the case-insensitive match ~*; use ~ with a pattern "
+                          "that lists both cases, e.g. name ~ '[Rr]aw'"),
+)
+
+
+def server_problem(mql: str) -> str | None:
+    """Why real MetaCat servers would fail on ``mql`` although its parser accepts it (PROTOCOLS §8), or None.
+    Quoted strings are ignored."""
+    bare = _QUOTED.sub("''", mql)
+    for pattern, message in _SERVER_FAILS:
+        if pattern.search(bare):
+            return message
+    return None
 
 
 def safe_words(values: Iterable[Any], what: str) -> list[str]:
@@ -79,12 +91,14 @@ class MetaCatAdapter:
             raise ConfigurationError(f"No MetaCat server URL is configured for experiment {conn.experiment}.")
         self.url = conn.metacat_url.rstrip("/")
         self.auth_url = (conn.metacat_auth_url or self.url + "/auth").rstrip("/")
-        self.timeout = conn.timeout
+        self.timeout = conn.timeout_for("metacat")
+        self.tls = tls.resolve(conn.ca_path, conn.verify_tls)
         self.default_namespace = conn.default_namespace
         library = TokenLibrary(conn.state_dir / "metacat", credential_fingerprint(conn.metacat, self.auth_url))
-        self.client = _MetaCatClient(server_url=self.url, auth_server_url=self.auth_url,
-                                     token_library=str(library.path), timeout=conn.timeout)
-        self.session = TokenLogin(METACAT, self.client, library, conn.metacat, conn.timeout)
+        self.client = PomsMetaCatClient(server_url=self.url, auth_server_url=self.auth_url,
+                                        token_library=str(library.path), timeout=self.timeout)
+        self.client.configure(self.tls.verify, self.timeout)
+        self.session = TokenLogin(METACAT, self.client, library, conn.metacat, self.timeout)
 
     # -- identity -------------------------------------------------------------------------------------------
     def login(self, force: bool = False) -> Identity:
@@ -110,8 +124,12 @@ class MetaCatAdapter:
 
     def validate(self, mql: str) -> QueryCount:
         """Parse ``mql`` locally with MetaCat's parser (InvalidInput on a syntax error, without any request),
-        require a file query, then count it on the server."""
+        refuse forms real servers fail on (``datetime()``, ``date()``, ``~*``: InvalidInput), require a file
+        query, then count it on the server."""
         parsed = parse_mql(mql)
+        problem = server_problem(mql)
+        if problem:
+            raise InvalidInput(problem, field_errors={"mql": [problem]})
         if getattr(parsed, "Type", "file") != "file":
             raise InvalidInput(f"This is a {parsed.Type} query; a file query is needed (e.g. 'files from ns:ds').",
                                field_errors={"mql": ["not a file query"]})
@@ -136,15 +154,20 @@ class MetaCatAdapter:
                 operation: str) -> Iterator[FileInfo]:
         if first is _END:
             return
-        yield FileInfo.from_json(first, keys)
+        received = 0
         try:
+            yield FileInfo.from_json(first, keys)
+            received = 1
             for item in rest:
                 yield FileInfo.from_json(item, keys)
-        except Exception as exc:
+                received += 1
+        except Exception as exc:     # noqa: BLE001 - every failure of the stream is MetaCat's, reported below
             error = translate(METACAT, operation, self.url, exc, timeout=self.timeout)
-            if error is None:
-                raise
-            raise error from exc
+            if error is None and not isinstance(exc, (ValueError, KeyError, TypeError)):
+                raise                # not a transport or reply problem: a bug of ours, shown as such
+            reason = error.detail if error is not None else f"MetaCat sent a malformed record ({exc!r:.200})"
+            raise ExternalServiceError(METACAT, operation, f"{reason}; the answer broke off after {received} "
+                                       "files, so the file list is incomplete; try again") from exc
 
     def get_files(self, fids: Iterable[str] = (), dids: Iterable[str] = (), metadata: bool | Sequence[str] = False,
                   with_provenance: bool = False, chunk_size: int = LOOKUP_CHUNK) -> Iterator[FileInfo]:

@@ -1,20 +1,27 @@
 """RucioAdapter: the real ``rucio.client.Client`` behind our value types.
 
-Token isolation without touching process-global state: rucio-clients computes its token file from
-``tempfile.gettempdir()``/``$TMPDIR`` or ``auth_token_file_path`` in rucio.cfg (both process-wide, so setting
-them per experiment would race between threads).  ``_RucioClient`` overrides the one method that computes the
-paths (``BaseClient._get_auth_tokens``) to put the token in ``conn.state_dir/rucio/`` under a name that
-includes a fingerprint of the credential: a cached token never lets a changed (wrong) password pass
-(PROTOCOLS §8), and experiments never share a token.
+What ``_RucioClient`` changes, and why (each is process-wide or per-user state in rucio-clients):
 
-The client logs in while it is constructed and again by itself on HTTP 401.  For bearer tokens
-(``token_file``) it would start an interactive OIDC flow on 401; ``_RucioClient`` replaces that step with
-re-reading the token file.  Note: with ``token_file``, a ``$BEARER_TOKEN``/``$BEARER_TOKEN_FILE`` set in the
-process environment takes precedence inside rucio-clients (``wlcg_token_discovery``).
+* **Token file**: rucio-clients puts it under ``tempfile.gettempdir()/<user>/`` or ``auth_token_file_path`` of
+  rucio.cfg (process-wide).  ``_get_auth_tokens`` puts it in ``conn.state_dir/rucio/`` under a name with a
+  fingerprint of the credential: a cached token never lets a changed (wrong) password pass (PROTOCOLS §8), and
+  experiments never share a token.
+* **Bearer tokens** (``token_file``, auth type ``oidc``): rucio-clients would take ``$BEARER_TOKEN``,
+  ``$BEARER_TOKEN_FILE`` or ``$XDG_RUNTIME_DIR/bt_u<uid>`` of the process (``wlcg_token_discovery``) and, on 401,
+  start an interactive OIDC flow.  ``__read_token``/``__get_token`` read the experiment's own token instead
+  (re-reading the file on 401, so a refreshed file is picked up; the same token refused twice is an error).
+* **Everything explicit**: account, VO, CA policy (``tls.py``), timeout and auth type are passed, so neither
+  ``$RUCIO_ACCOUNT``/``$RUCIO_VO``/``$X509_CERT_DIR`` nor a rucio.cfg decides them.  An x509 credential
+  without a separate key file is used as a proxy (``x509_proxy``), never ``$X509_USER_PROXY``.
+* ``BaseClient.__init__`` rewrites ``sys.argv[0]``; construction runs under a module lock that restores it.
+
+The client logs in while it is constructed and again by itself on HTTP 401.  It keeps one requests Session and
+mutable token state, so calls on one adapter are serialised (``_call_lock``); experiments run in parallel.
 """
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -24,28 +31,47 @@ from rucio.client import Client
 from rucio.common.exception import CannotAuthenticate, DataIdentifierNotFound
 
 from ..errors import ConfigurationError, InvalidInput
+from . import tls
 from .config import ExperimentConnection
 from .errors import RUCIO, translate
 from .retry import call_read
-from .tokens import credential_fingerprint, private_dir, read_bearer_token
+from .tokens import check_x509_files, credential_fingerprint, private_dir, read_bearer_token
 from .types import DIDInfo, FileReplicas, Identity, ReplicaLocation, RSEInfo
 
 T = TypeVar("T")
 MAX_DIDS_PER_CALL = 1000       # the server rejects more (InvalidObject)
+_ARGV_LOCK = threading.Lock()
 
 
 class _RucioClient(Client):
-    """The real client with its token file placed by poms_dd (see the module docstring)."""
+    """The real client with its token and its bearer token placed by poms_dd (see the module docstring)."""
 
     def __init__(self, token_dir: Path, token_name: str, bearer: Callable[[], str] | None = None, **kwargs: Any):
         self._poms_token_dir = str(token_dir)
         self._poms_token_name = token_name
         self._poms_bearer = bearer
-        super().__init__(**kwargs)
+        with _ARGV_LOCK:
+            argv0 = sys.argv[0] if sys.argv else None
+            try:
+                super().__init__(**kwargs)
+            finally:
+                if argv0 is not None:
+                    sys.argv[0] = argv0
 
     def _get_auth_tokens(self):
         directory, name = self._poms_token_dir, self._poms_token_name
         return None, f"{directory}/auth_token_exp_{name}", f"{directory}/auth_token_{name}", directory
+
+    def _poms_use_bearer(self, token: str) -> None:
+        self.auth_token = token
+        self.headers["X-Rucio-Auth-Token"] = token
+        _write_private(self.token_file, token)
+
+    def _BaseClient__read_token(self) -> bool:      # noqa: N802 - overrides BaseClient.__read_token
+        if self._poms_bearer is None:
+            return super()._BaseClient__read_token()
+        self._poms_use_bearer(self._poms_bearer())
+        return True
 
     def _BaseClient__get_token(self):          # noqa: N802 - overrides BaseClient.__get_token
         if self._poms_bearer is None:
@@ -53,9 +79,7 @@ class _RucioClient(Client):
         token = self._poms_bearer()
         if token == self.auth_token:
             raise CannotAuthenticate("the bearer token was refused; refresh the token file")
-        self.auth_token = token
-        self.headers["X-Rucio-Auth-Token"] = token
-        _write_private(self.token_file, token)
+        self._poms_use_bearer(token)
 
 
 def _write_private(path: str, text: str) -> None:
@@ -87,14 +111,18 @@ class RucioAdapter:
         self.conn = conn
         self.url = conn.rucio_host.rstrip("/")
         self.auth_url = (conn.rucio_auth_host or conn.rucio_host).rstrip("/")
-        self.timeout = conn.timeout
+        self.timeout = conn.timeout_for("rucio")
+        self.tls = tls.resolve(conn.ca_path, conn.verify_tls)
         cred = conn.rucio
         self.account = conn.rucio_account or cred.username
+        if not self.account:
+            raise ConfigurationError(f"No Rucio account is configured for experiment {conn.experiment}.")
         self.token_dir = conn.state_dir / "rucio"
         fingerprint = credential_fingerprint(cred, self.auth_url, self.account)[:16]
         self.token_name = f"for_account_{self.account}_{fingerprint}"
         self._client: _RucioClient | None = None
         self._lock = threading.Lock()
+        self._call_lock = threading.RLock()
         self._rse_types: dict[str, bool] | None = None
 
     def _build(self) -> _RucioClient:
@@ -103,18 +131,20 @@ class RucioAdapter:
         if cred.method == "password":
             auth_type, creds = "userpass", {"username": cred.username, "password": cred.secret or ""}
         elif cred.method == "x509":
-            auth_type, creds = "x509", {"client_cert": cred.cert_path, "client_key": cred.key_path}
+            check_x509_files(RUCIO, cred, private_key_mode=True)
+            if cred.key_path:
+                auth_type, creds = "x509", {"client_cert": cred.cert_path, "client_key": cred.key_path}
+            else:
+                auth_type, creds = "x509_proxy", {"client_proxy": cred.cert_path}
         elif cred.method == "token_file":
             auth_type, creds = "oidc", {}
             bearer = lambda: read_bearer_token(cred)  # noqa: E731
         else:
             raise ConfigurationError(f"Unknown Rucio authentication method {cred.method!r}.")
         private_dir(self.token_dir)
-        if bearer is not None:
-            _write_private(f"{self.token_dir}/auth_token_{self.token_name}", bearer())
         return _RucioClient(self.token_dir, self.token_name, bearer=bearer, rucio_host=self.url,
                             auth_host=self.auth_url, account=self.account, auth_type=auth_type, creds=creds,
-                            timeout=self.timeout)
+                            ca_cert=self.tls.verify, vo=self.conn.rucio_vo, timeout=self.timeout)
 
     @property
     def client(self) -> _RucioClient:
@@ -129,7 +159,8 @@ class RucioAdapter:
         def once() -> T:
             if connect:
                 self.client
-            return fn()
+            with self._call_lock:
+                return fn()
         try:
             return call_read(once) if idempotent else once()
         except Exception as exc:

@@ -8,13 +8,12 @@ Each experiment has its own folder ``conn.state_dir/<service>/`` (mode 0700) hol
 * ``identity``: a fingerprint of the configured credential; when the credential changes (new password,
   other account) the old tokens are dropped, so a stale token never hides a wrong password.
 
-Logins use the real clients' ``login_password`` / ``login_token`` / ``login_x509``.  Those calls send requests
-without a timeout, so they run in a helper thread and we stop waiting after ``conn.timeout`` seconds
-(``LoginTimeout``); the abandoned thread ends when the socket does.
+Logins use the clients' ``login_password`` / ``login_token`` / ``login_x509`` as ``clients.py`` redefines them:
+with the adapter's timeout and TLS policy (the originals have neither).  Certificate and key files are checked
+before an x509 login, so a missing file is a clear configuration error rather than a requests ``OSError``.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import datetime as dt
 import fcntl
@@ -29,7 +28,8 @@ from typing import Any, Callable, Iterator, TypeVar
 from metacat.common import SignedToken, TokenLib
 
 from .config import Credential
-from .errors import LoginTimeout, TokenRejected, is_auth_failure, translate
+from ..errors import ConfigurationError
+from .errors import TokenRejected, is_auth_failure, translate
 from .retry import call_read
 from .types import Identity
 
@@ -79,6 +79,28 @@ def read_bearer_token(credential: Credential) -> str:
     if not text:
         raise TokenRejected(f"token file {credential.token_file} is empty")
     return text
+
+
+def check_x509_files(service: str, credential: Credential, private_key_mode: bool = False) -> None:
+    """Refuse an x509 credential whose certificate or key file is missing or unreadable; with
+    ``private_key_mode`` also a key readable by others (rucio-clients requires mode 0400 or 0600).
+
+    Raises ConfigurationError naming the file and what to do.
+    """
+    if not credential.cert_path:
+        raise ConfigurationError(f"{service}: x509 login is configured without a certificate file.")
+    paths = [("certificate", credential.cert_path)]
+    if credential.key_path:
+        paths.append(("private key", credential.key_path))
+    for what, path in paths:
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            raise ConfigurationError(f"{service}: the x509 {what} file {path} does not exist or cannot be read "
+                                     "by poms_dd; fix the path in the experiment settings.")
+    key = credential.key_path or credential.cert_path
+    mode = os.stat(key).st_mode & 0o777
+    if private_key_mode and mode not in (0o400, 0o600):
+        raise ConfigurationError(f"{service}: the x509 private key {key} has mode {mode:o}; Rucio requires 400 "
+                                 f"or 600 (run: chmod 600 {key}).")
 
 
 class TokenLibrary:
@@ -151,7 +173,7 @@ class TokenLogin:
         server refused, never adopted again; ``force`` always talks to the auth server (used by "Test
         connection" to prove the credential).
 
-        Raises metacat's AuthenticationError, LoginTimeout, TokenRejected or requests errors.
+        Raises metacat's AuthenticationError, TokenRejected, ConfigurationError or requests errors.
         """
         rejected_text = rejected.encode() if rejected is not None else None
         with self._lock, self.library.locked():
@@ -172,16 +194,9 @@ class TokenLogin:
             token = read_bearer_token(cred)
             call = lambda: self.client.login_token(cred.username, token)  # noqa: E731
         else:
+            check_x509_files(self.service, cred)
             call = lambda: self.client.login_x509(cred.username, cred.cert_path, cred.key_path)  # noqa: E731
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="poms-dd-login")
-        try:
-            future = pool.submit(call)
-            try:
-                future.result(timeout=self.timeout)
-            except concurrent.futures.TimeoutError:
-                raise LoginTimeout(self.client.AuthURL) from None
-        finally:
-            pool.shutdown(wait=False)
+        call()
         os.chmod(self.library.path, 0o600)
 
     def run(self, operation: str, fn: Callable[[], T], *, idempotent: bool, ensure: bool = True) -> T:
