@@ -46,7 +46,7 @@ def test_experimenter_cannot_see_another_experiments_campaign_or_admin(live_serv
     response = page.goto(f"{base}/admin")
     assert response.status == 403
     expect(page.get_by_role("heading", level=1)).to_contain_text("403")
-    expect(page.get_by_role("link", name="Admin")).to_have_count(0)      # no admin link in her navigation
+    expect(page.get_by_role("link", name="Admin", exact=True)).to_have_count(0)      # no admin link in her navigation
 
     # Her own campaign opens normally.
     page.goto(f"{base}/experiments/hypot/campaigns/{data['mine']}")

@@ -1,0 +1,115 @@
+"""Onboarding journey in a real browser: a superuser onboards an experiment against the local testbed, tests the
+connections (all OK, then one Data Dispatcher fault), never sees the password again, and adds a member."""
+from __future__ import annotations
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from factories import make_user
+from poms_dd.testbed.store import Account
+
+ACCOUNT = "pomsbrowser"
+PASSWORD = "Browser-Canary-Pw-93xQ"
+VERSIONS = {"MetaCat": "4.1.4", "Data Dispatcher": "2.0.3", "Rucio": "41.5.1"}
+
+
+@pytest.fixture(scope="module")
+def people(live_db):
+    with live_db.session() as s:
+        make_user(s, "boss", "boss-pw", superuser=True)
+        make_user(s, "bob", "bob-pw")
+        s.commit()
+
+
+@pytest.fixture
+def service_account(testbed):
+    """A service account with a distinctive password, and no fault left behind for other tests."""
+    with testbed.store.lock:
+        testbed.store.accounts[ACCOUNT] = Account(ACCOUNT, PASSWORD, admin=True, roles=["hypot/production"])
+    yield testbed
+    requests.delete(f"{testbed.url}/_testbed/fault", timeout=10)
+
+
+def check_row(page, service):
+    return page.locator(f'#connection-test tr.check[data-service="{service}"]')
+
+
+def test_superuser_onboards_tests_connections_and_adds_a_member(live_server, page, sign_in, people,
+                                                                 service_account):
+    tb = service_account
+    base, _ = live_server
+    html_seen: list[str] = []
+    sign_in(page, "boss", "boss-pw")
+    page.get_by_role("link", name="Admin", exact=True).click()
+    expect(page.get_by_role("heading", name="Admin", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Onboard a new experiment").click()
+    expect(page.get_by_role("heading", name="Onboard an experiment")).to_be_visible()
+
+    page.get_by_label("Experiment name").fill("hypot")
+    page.get_by_label("Default namespace").fill("hypot")
+    page.get_by_label("Shared MetaCat/DD role (group)").fill("hypot/production")
+    for label, value in (("MetaCat server URL", tb.mc_url), ("MetaCat auth URL", tb.mc_url + "/auth"),
+                         ("Data Dispatcher server URL", tb.dd_url), ("Data Dispatcher auth URL", tb.dd_url + "/auth"),
+                         ("Rucio host", tb.rucio_url), ("Rucio account", ACCOUNT)):
+        page.get_by_label(label, exact=True).fill(value)
+    for key in ("metacat", "data_dispatcher", "rucio"):
+        creds = page.locator(f"#credential-{key}")
+        expect(creds.get_by_label("Authentication method")).to_have_value("password")
+        creds.get_by_label("Service account").fill(ACCOUNT)
+        creds.get_by_label("Password or pasted token").fill(PASSWORD)
+    page.get_by_role("button", name="Onboard").click()
+
+    expect(page).to_have_url(f"{base}/admin/experiments/hypot")
+    expect(page.get_by_text("Experiment hypot onboarded.")).to_be_visible()
+    for key in ("metacat", "data_dispatcher", "rucio"):
+        expect(page.locator(f"#credential-{key}").get_by_label("Password or pasted token")).to_have_value("")
+    html_seen.append(page.content())
+
+    page.get_by_role("button", name="Test connection").click()
+    for service, version in VERSIONS.items():
+        row = check_row(page, service)
+        expect(row).to_contain_text("OK")
+        expect(row).to_contain_text(version)
+        expect(row.locator("td").nth(4)).to_have_text(ACCOUNT)            # "Signed in as"
+        expect(row.locator(".error-message")).to_have_count(0)
+    expect(check_row(page, "Data Dispatcher")).to_contain_text(tb.dd_url)
+    html_seen.append(page.content())
+
+    r = requests.post(f"{tb.url}/_testbed/fault", params={"service": "dd", "status": 500}, timeout=10)
+    assert r.status_code == 200
+    page.get_by_role("button", name="Test connection").click()
+    dd = check_row(page, "Data Dispatcher")
+    expect(dd).to_have_class("check check-fail")
+    expect(dd.locator("td").nth(1)).to_have_text("FAIL")
+    expect(dd.locator(".error-message")).to_contain_text("injected fault: HTTP 500")
+    for service in ("MetaCat", "Rucio"):
+        expect(check_row(page, service).locator("td").nth(1)).to_have_text("OK")
+    html_seen.append(page.content())
+
+    assert requests.delete(f"{tb.url}/_testbed/fault", timeout=10).status_code == 200
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.locator("#connection-test tr.check-ok")).to_have_count(3)
+
+    # Members: from the admin list to the experiment's members page.
+    page.get_by_role("link", name="← Admin").click()
+    page.locator("tr", has_text="hypot").get_by_role("link", name="members").click()
+    expect(page.get_by_role("heading", name="Members of hypot")).to_be_visible()
+    expect(page.get_by_text("No members yet.")).to_be_visible()
+    page.get_by_label("Username").fill("bob")
+    page.get_by_label("Role", exact=True).select_option("production")
+    page.get_by_role("button", name="Add member").click()
+    expect(page.get_by_text("bob added as production.")).to_be_visible()
+    member = page.locator("table.members tbody tr", has_text="bob")
+    expect(member.locator("td").nth(2)).to_have_text("production")
+    html_seen.append(page.content())
+
+    # An unknown user gets a message next to the field.
+    page.goto(f"{base}/admin/experiments/hypot/members")
+    page.get_by_label("Username").fill("nobody_here")
+    page.get_by_role("button", name="Add member").click()
+    expect(page.locator(".form-field.has-error .field-error")).to_be_visible()
+    expect(page.locator("table.members tbody tr")).to_have_count(1)
+
+    for html in html_seen:
+        assert PASSWORD not in html
