@@ -20,6 +20,11 @@ TRANSIENT_STATUS = (502, 503, 504)
 _MAX_BODY = 400
 
 
+class MalformedReply(Exception):
+    """A client choked on a reply it could not parse (missing headers, broken JSON): the service's or the
+    network's fault, raised by the adapter around the client call that parsed it."""
+
+
 class TokenRejected(Exception):
     """A bearer token file/secret could not be used (missing, empty, or refused)."""
 
@@ -88,7 +93,10 @@ def translate(service: str, operation: str, url: str | None, exc: BaseException,
         url = request.url.split("?", 1)[0]        # the server actually contacted (maybe the auth server)
     where = f"{service} at {url}" if url else service
     who = f" for user {identity!r}" if identity else ""
-    if isinstance(exc, TokenRejected):
+    if isinstance(exc, MalformedReply):
+        detail = (f"{where} sent an answer that cannot be read ({_one_line(exc)[:200]}); try again, and tell the "
+                  "service operators if it persists")
+    elif isinstance(exc, TokenRejected):
         detail = f"{service} bearer token problem{who}: {exc}"
     elif isinstance(exc, requests.exceptions.Timeout) and not isinstance(exc, requests.exceptions.ConnectTimeout):
         limit = f"within {timeout:g} s" if timeout else "in time"

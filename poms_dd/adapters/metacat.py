@@ -14,7 +14,7 @@ from ..errors import ConfigurationError, ExternalServiceError, InvalidInput
 from . import tls
 from .clients import PomsMetaCatClient
 from .config import ExperimentConnection
-from .errors import METACAT, translate
+from .errors import METACAT, MalformedReply, translate
 from .tokens import TokenLibrary, TokenLogin, credential_fingerprint
 from .types import DatasetInfo, FileInfo, Identity, QueryCount
 
@@ -145,7 +145,10 @@ class MetaCatAdapter:
 
         def start() -> tuple[Any, Iterator[Any]]:
             items = iter(self.client.query(mql, with_metadata=with_meta, with_provenance=with_provenance))
-            return next(items, _END), items
+            try:
+                return next(items, _END), items
+            except (TypeError, ValueError, KeyError) as exc:     # raised inside the client by a broken reply
+                raise MalformedReply(f"{exc.__class__.__name__}: {exc}") from exc
 
         first, rest = self.session.run("query files", start, idempotent=True)
         return self._stream(first, rest, keys, "query files")
