@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
 from poms_dd import create_app, migrate
@@ -43,7 +44,7 @@ def _server_urls(postgres, name: str) -> tuple[str, str]:
 def live_database_url(postgres):
     name = "poms_dd_browser_" + uuid.uuid4().hex[:8]
     url, admin_url = _server_urls(postgres, name)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)   # no idle connection kept
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     migrate.upgrade(url)

@@ -57,7 +57,21 @@ def test_superuser_onboards_tests_connections_and_adds_a_member(live_server, pag
         creds = page.locator(f"#credential-{key}")
         expect(creds.get_by_label("Authentication method")).to_have_value("password")
         creds.get_by_label("Service account").fill(ACCOUNT)
-        creds.get_by_label("Password or pasted token").fill(PASSWORD)
+
+    def type_passwords():
+        for key in ("metacat", "data_dispatcher", "rucio"):
+            page.locator(f"#credential-{key}").get_by_label("Password or pasted token").fill(PASSWORD)
+
+    # A mistyped URL: a message next to that field; the form comes back without the password in it.
+    mc_url = page.get_by_label("MetaCat server URL", exact=True)
+    mc_url.fill("ftp://" + tb.mc_url.split("://", 1)[1])
+    type_passwords()
+    page.get_by_role("button", name="Onboard").click()
+    expect(page.locator(".form-field", has=mc_url).locator(".field-error")).to_contain_text("http")
+    expect(page.get_by_label("Data Dispatcher server URL", exact=True)).to_have_value(tb.dd_url)
+    html_seen.append(page.content())
+    mc_url.fill(tb.mc_url)
+    type_passwords()
     page.get_by_role("button", name="Onboard").click()
 
     expect(page).to_have_url(f"{base}/admin/experiments/hypot")
