@@ -29,7 +29,7 @@ class ApiTokenForm(FlaskForm):
 
 # --- Onboarding an experiment (poms_dd/views/admin.py) ------------------------------------------------------
 
-from wtforms import BooleanField, Form, FormField, SelectField, TextAreaField  # noqa: E402
+from wtforms import BooleanField, Form, FormField, SelectChoice, SelectField, TextAreaField  # noqa: E402
 
 _URL = [Optional(), Length(max=500)]
 _METHODS = ["password", "token_file", "x509"]
@@ -92,7 +92,7 @@ class MemberForm(FlaskForm):
 # --- Campaigns and stages (poms_dd/views/campaigns.py) -----------------------------------------------------
 # Numbers are text fields: CampaignService checks them (one set of messages for the pages, the API and INI).
 
-_SERVICES = [("sam", "SAM (legacy)"), ("data_dispatcher", "Data Dispatcher")]
+_SERVICES = [SelectChoice("sam", "SAM (legacy)"), SelectChoice("data_dispatcher", "Data Dispatcher")]
 _TEXT = [Optional(), Length(max=500)]
 
 
@@ -104,7 +104,7 @@ class CampaignForm(FlaskForm):
     keywords = TextAreaField("Campaign keywords", validators=[Optional(), Length(max=20000)],
                              description="One 'name = value' per line; write %(name)s in stage fields.")
     tags = StringField("Tags", validators=_TEXT, description="Comma-separated.")
-    state = SelectField("State", choices=[("active", "active"), ("inactive", "inactive")], default="active")
+    state = SelectField("State", choices=["active", "inactive"], default="active")
     dd_worker_timeout = StringField("DD worker timeout (s)", validators=_TEXT,
                                     description="Default for the stages; empty: the experiment's default.")
     dd_idle_timeout = StringField("DD idle timeout (s)", validators=_TEXT)
@@ -115,7 +115,7 @@ class CampaignForm(FlaskForm):
 
 class StageForm(FlaskForm):
     name = StringField("Stage name", validators=[DataRequired(), Length(max=200)])
-    role = SelectField("Role", choices=[("analysis", "analysis"), ("production", "production")],
+    role = SelectField("Role", choices=["analysis", "production"],
                        default="analysis", description="Production stages can only be changed and launched by "
                                                        "production members.")
     sam_dataset = StringField("SAM dataset", validators=_TEXT)
@@ -132,17 +132,18 @@ class StageForm(FlaskForm):
     test_split_type = StringField("Test split type", validators=_TEXT)
     dd_worker_timeout = StringField("DD worker timeout (s)", validators=_TEXT)
     dd_idle_timeout = StringField("DD idle timeout (s)", validators=_TEXT)
-    dd_virtual = SelectField("Virtual DD project", choices=[("", "as the campaign"), ("true", "yes"),
-                                                            ("false", "no")], default="")
+    dd_virtual = SelectField("Virtual DD project", choices=[
+        SelectChoice("", "as the campaign"), SelectChoice("true", "yes"), SelectChoice("false", "no")], default="")
     dd_load_limit = StringField("DD load limit", validators=_TEXT)
-    completion_type = SelectField("Completion type", choices=[("complete", "complete"), ("located", "located")])
+    completion_type = SelectField("Completion type", choices=["complete", "located"])
     completion_pct = StringField("Completion %", validators=_TEXT, default="95")
     output_file_patterns = StringField("Output file patterns", validators=_TEXT, default="%")
     output_ancestor_depth = StringField("Output ancestor depth", validators=_TEXT, default="1")
     software_version = StringField("Software version", validators=[Optional(), Length(max=100)])
     job_config = StringField("Job config", validators=_TEXT)
-    auto_recovery = SelectField("Automatic recovery", choices=[("none", "none"), ("failed", "failed files"),
-                                                               ("not_done", "files not done"), ("all", "all files")])
+    auto_recovery = SelectField("Automatic recovery", choices=[
+        SelectChoice("none"), SelectChoice("failed", "failed files"), SelectChoice("not_done", "files not done"),
+        SelectChoice("all", "all files")])
     hold = BooleanField("Hold launches")
     cron_schedule = StringField("Cron schedule", validators=[Optional(), Length(max=100)],
                                 description="e.g. 0 */6 * * * (UTC); empty: no scheduled launches.")

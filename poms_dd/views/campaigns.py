@@ -6,6 +6,7 @@ objects go to the shared error handler (403/404 pages that name nothing of the h
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from wtforms import SelectChoice
 
 from .. import permissions
 from ..auth import current_user, login_required
@@ -163,7 +164,7 @@ def edit_stage(experiment, campaign_id, stage_id):
         except InvalidInput as err:
             _show_errors(form, err)
     dep_form = DependencyForm(formdata=None)
-    dep_form.provider_stage_id.choices = [(s.id, f"{s.campaign.name} / {s.name}")
+    dep_form.provider_stage_id.choices = [SelectChoice(str(s.id), f"{s.campaign.name} / {s.name}")
                                           for c in svc.list_campaigns(experiment) for s in c.stages
                                           if s.id != stage.id]
     return _stage_page(svc, camp, form, stage, 400 if form.is_submitted() else 200, dep_form)
