@@ -46,6 +46,7 @@ setup(
         "alembic>=1.13,<2",
         "psycopg2-binary>=2.9.9,<3",
         "flask-wtf>=1.2,<2",
+        "wtforms>=3.3,<4",
         "flask-login>=0.6.3,<0.7",
         "requests>=2.31,<3",
         "metacat-client>=4.1.5,<4.2",
