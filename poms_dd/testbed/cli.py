@@ -20,6 +20,14 @@ from .seed import ACCOUNTS, SEEDS
 def command(host: str, port: int, seed_name: str, files: int | None, state: str | None) -> None:
     """Run the protocol-faithful local MetaCat + Data Dispatcher + Rucio (SPEC §9)."""
     from .runner import TestbedServer
+    done = threading.Event()
+
+    def _stop(signum, _frame) -> None:
+        done.set()
+
+    # installed before the banner is printed: a supervisor may signal as soon as it has read the URLs
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server = TestbedServer(seed=seed_name, files=files, host=host, port=port, state=state).start()
     except OSError as err:
@@ -36,13 +44,6 @@ def command(host: str, port: int, seed_name: str, files: int | None, state: str 
         click.echo(f"  {user}/{password}{'  (admin)' if admin else ''}")
     if state:
         click.echo(f"state file: {state}")
-    done = threading.Event()
-
-    def _stop(signum, _frame) -> None:
-        done.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
     while not done.wait(0.5):
         pass
     server.stop()

@@ -233,14 +233,16 @@ def projects() -> Response:
     store = current_store()
     user = _user(store)
     owner = request.args.get("owner") or user
-    state = request.args.get("state", "active")
-    not_state = request.args.get("not_state", "abandoned")
+    # 2.0.3: a missing state / not_state means no filter (the client sends both unless passed None);
+    # the server compares state by equality, so "all" matches nothing (the ddisp CLI loops over the states)
+    state = request.args.get("state") or None
+    not_state = request.args.get("not_state") or None
     attrs = json.loads(request.args["attributes"]) if request.args.get("attributes") else {}
     with_handles, with_replicas = _yes("with_handles", "yes"), _yes("with_replicas")
     with store.lock:
         out = [project_json(store, p, with_handles, with_replicas) for p in store.projects.values()
-               if (owner == "all" or p.owner == owner) and (state in ("all", "") or p.state == state)
-               and (not not_state or p.state != not_state) and json_contains(p.attributes, attrs)]
+               if (owner == "all" or p.owner == owner) and (state is None or p.state == state)
+               and (not_state is None or p.state != not_state) and json_contains(p.attributes, attrs)]
     return _js(out)
 
 
