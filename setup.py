@@ -36,7 +36,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["poms_dd", "poms_dd.*"]),
     include_package_data=True,
-    package_data={"poms_dd": ["testbed/stubs/*/*.py", "static/*"]},
+    package_data={"poms_dd": ["testbed/stubs/*/*.py", "static/*", "openapi.yaml"]},
     cmdclass={"build_py": BuildPyWithData},
     install_requires=[
         "flask>=3.0,<3.2",
@@ -64,6 +64,8 @@ setup(
         "test": [
             "pytest>=8,<10",
             "playwright>=1.45,<2",
+            "openapi-spec-validator>=0.7,<0.9",
+            "jsonschema>=4.18,<5",
         ],
     },
     entry_points={"console_scripts": ["poms-dd=poms_dd.cli:run_main"]},

@@ -159,6 +159,17 @@ def login_required(view):
     return wrapped
 
 
+def public(view):
+    """Decorator: an ``/api/...`` route anyone may read (it holds no data, e.g. the API description).
+    A bearer token sent anyway is still checked; every other ``/api`` route needs a user."""
+    view.poms_dd_public = True
+    return view
+
+
+def _is_public() -> bool:
+    return getattr(current_app.view_functions.get(request.endpoint or ""), "poms_dd_public", False)
+
+
 def _set_request_user(user: User | None, method: str | None) -> None:
     g.poms_dd_auth_method = method
     # flask-login's own way of binding a user to the request without touching the session.
@@ -189,7 +200,7 @@ def _authenticate():
                     "name. Ask a poms_dd administrator to create it and add you to your experiment "
                     f"(`poms-dd user create {name}` and `poms-dd user grant {name} EXPERIMENT ROLE`).")
             _set_request_user(user, "header")
-    if request.path.startswith("/api/") and current_user() is None:
+    if request.path.startswith("/api/") and current_user() is None and not _is_public():
         # Nobody to act for: say "sign in" (401), not "CSRF token missing" (400).  Every /api route needs a
         # user, so answering before the CSRF check lets nothing through; signed-in sessions are still checked.
         raise NotAuthenticated(_API_SIGN_IN)

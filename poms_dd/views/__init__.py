@@ -20,3 +20,5 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(api_campaigns.bp)
     from . import audit
     app.register_blueprint(audit.bp)
+    from . import api_docs
+    app.register_blueprint(api_docs.bp)
