@@ -298,3 +298,19 @@ def test_wheel_ships_the_openapi_document(tmp_path):
                     "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("poms_dd-*.whl"))
     assert "poms_dd/openapi.yaml" in zipfile.ZipFile(wheel).namelist()
+
+
+def test_external_service_errors_match_the_documented_502(app, client, auth):
+    """The shared error handler's 502 body (raised by adapters in routes that call MetaCat, DD or Rucio)."""
+    from poms_dd.errors import ExternalServiceError
+
+    @app.get("/api/test-only/metacat-down")
+    def metacat_down():
+        raise ExternalServiceError("MetaCat", "query files", "connection refused by 127.0.0.1:9; is MetaCat up?")
+
+    response = client.get("/api/test-only/metacat-down", headers=auth)
+    assert response.status_code == 502
+    schema = {"$ref": SPEC_URI + "#/components/responses/ExternalServiceError/content/application~1json/schema"}
+    body = response.get_json()
+    Draft202012Validator(schema, registry=REGISTRY).validate(body)
+    assert (body["service"], body["operation"]) == ("MetaCat", "query files")
