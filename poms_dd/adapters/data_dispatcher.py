@@ -165,12 +165,13 @@ class DataDispatcherAdapter:
                       owner: str = "all", with_handles: bool = False) -> list[Project]:
         """Projects whose attributes contain ``attributes`` (type-exact: 12 ≠ "12").  An attribute filter is
         required: without one DD loads every handle of every project.  ``state=None`` means every state
-        except ``not_state`` (None: the server's default, which leaves out ``abandoned``; ask for
-        ``state="abandoned"`` to see those)."""
+        (abandoned too) except ``not_state`` (None: exclude nothing).  DD 2.0.3 compares states by equality and
+        treats a missing state as "no filter", so the state is left out rather than sent as "all" (which
+        would match nothing on a real server)."""
         if not attributes:
             raise InvalidInput("Listing Data Dispatcher projects needs an attribute filter.")
         items = self._read("list projects", lambda: self.client.list_projects(
-            owner=owner, state=state or "all", not_state=not_state, attributes=dict(attributes), with_files=with_handles))
+            owner=owner, state=state, not_state=not_state, attributes=dict(attributes), with_files=with_handles))
         return [Project.from_json(p, keep_handles=with_handles) for p in items or []]
 
     def search_projects(self, query: str, *, state: str = "active", owner: str | None = None,
