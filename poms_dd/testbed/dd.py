@@ -271,7 +271,8 @@ def _set_state(store: Store, state: str) -> Response:
         _owner_or_admin(store, p, user)
         now = store.now()
         if state == "cancelled":
-            p.state, p.ended_timestamp = "cancelled", now
+            if p.state != "cancelled":    # 2.0.3 DBProject.cancel(): a second cancel keeps the first end time
+                p.state, p.ended_timestamp = "cancelled", now
         else:
             p.state = "active"            # 2.0.3 keeps ended_timestamp (mirrored)
         p.last_activity = now

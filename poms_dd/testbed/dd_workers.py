@@ -111,9 +111,9 @@ def release() -> Response:
             p.set_handle_state(i, "done")
         elif _yes("retry", "yes"):
             p.set_handle_state(i, "initial")
-            h.worker_id = None
         else:
             p.set_handle_state(i, "failed")
+        h.worker_id = None                # 2.0.3 DBFileHandle.done()/failed() clear the worker; reserved_since stays
         now = store.now()
         p.last_activity = now
         if p.all_final() and p.state == "active":

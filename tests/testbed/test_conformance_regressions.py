@@ -51,3 +51,30 @@ def test_sigterm_right_after_the_banner_stops_cleanly_and_saves_state(tmp_path):
     assert proc.returncode == 0, err
     assert "testbed stopped" in out
     assert state.exists()
+
+
+def test_release_clears_the_worker_id(dd):
+    """2.0.3 ``DBFileHandle.done()`` / ``failed()`` set ``WorkerID = None`` before saving: the release answer and
+    the project's handles show ``worker_id: null`` once a file is done or failed (``reserved_since`` is kept)."""
+    poms = dd("poms", worker_id="w9")
+    p = poms.create_project([f"hypot:v{i}.root" for i in range(3)], project_attributes={"virtual": True})
+    pid = p["project_id"]
+    answers = []
+    for release in (lambda d: poms.file_done(pid, d), lambda d: poms.file_failed(pid, d, retry=False),
+                    lambda d: poms.file_failed(pid, d, retry=True)):
+        h = poms.next_file(pid, stagger=0, timeout=5)
+        assert h["worker_id"] == "w9"
+        answers.append(release(f"hypot:{h['name']}"))
+    assert [(a["state"], a["worker_id"]) for a in answers] == [("done", None), ("failed", None), ("initial", None)]
+    handles = poms.get_project(pid)["file_handles"]
+    assert all(h["worker_id"] is None and h["reserved_since"] is not None for h in handles)
+
+
+def test_second_cancel_keeps_the_first_end_time(dd, hook):
+    """2.0.3 ``DBProject.cancel()`` only acts when the project is not cancelled yet."""
+    poms = dd("poms")
+    pid = poms.create_project(["hypot:a.root"])["project_id"]
+    first = poms.cancel_project(pid)["ended_timestamp"]
+    hook("tick", seconds=100)
+    again = poms.cancel_project(pid)
+    assert again["state"] == "cancelled" and again["ended_timestamp"] == first
