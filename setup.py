@@ -36,7 +36,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["poms_dd", "poms_dd.*"]),
     include_package_data=True,
-    package_data={"poms_dd": ["testbed/stubs/*/*.py", "static/*", "openapi.yaml"]},
+    package_data={"poms_dd": ["_stubs/*/*.py", "static/*", "openapi.yaml"]},
     cmdclass={"build_py": BuildPyWithData},
     install_requires=[
         "flask>=3.0,<3.2",

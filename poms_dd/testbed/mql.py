@@ -24,7 +24,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from .mqlparse import error_text, load, parse
+from ..mqlparse import error_text, load, parse
 from .mqlwhere import FILE_GETTERS, QueryFailure, compile_where
 from .store import Dataset, File, Store
 

@@ -1,15 +1,15 @@
-"""MetaCat's own MQL parser, importable anywhere in poms_dd (testbed and production adapters alike).
+"""MetaCat's own MQL parser, used by the production adapters, the stage rules and the testbed.
 
 ``metacat.mql`` (shipped with ``metacat-client``) pulls in MetaCat's server-side modules, whose import chain
 ends in ``from wsdbtools import ConnectionPool``; ``wsdbtools`` is not on PyPI.  ``load()`` therefore imports
-``metacat.mql`` with ``poms_dd/testbed/stubs`` put first on ``sys.path`` *only for the duration of that import*
+``metacat.mql`` with ``poms_dd/_stubs`` put first on ``sys.path`` *only for the duration of that import*
 (under a lock) and only if no real ``wsdbtools`` is importable; the path is restored afterwards, so nothing
 else in the process sees the stub directory.  (``psycopg2`` and PyYAML, the other server-side imports, are
 ordinary dependencies of poms_dd.)
 
 Use::
 
-    from poms_dd.testbed.mqlparse import parse
+    from poms_dd.mqlparse import parse
     q = parse("files from dune:all where core.runs[any] = 5")   # MetaCat FileQuery / DatasetQuery / QueryQuery
     # raises ValueError("MQLSyntaxError: ...") on text MetaCat's parser rejects
 
@@ -26,7 +26,7 @@ import threading
 from types import ModuleType
 from typing import Any
 
-STUB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stubs")
+STUB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_stubs")
 _lock = threading.Lock()
 _mql: ModuleType | None = None
 
