@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed-$(shell cat setup.py | cksum | cut -d' ' -f1)
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q --upgrade pip 'setuptools>=70' wheel
 	$(VENV)/bin/pip install -q -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
@@ -24,8 +24,10 @@ browser:
 demo: $(STAMP)
 	$(VENV)/bin/poms-dd demo
 
+# Each run gets its own temporary root, so two runs on one machine never clean up each other's files.
 test: $(STAMP) browser
-	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider tests
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PYTEST_DEBUG_TEMPROOT="$$tmp" $(VENV)/bin/python -m pytest -q tests
 
 clean:
 	rm -rf $(VENV) .demo build *.egg-info
