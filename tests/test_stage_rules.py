@@ -160,6 +160,12 @@ def test_well_formed_mql_of_every_shape_is_accepted():
         assert validate_stage(stage(data_dispatcher_dataset_query=query, split_type="drainingn(3)"), DD) == {}, query
 
 
+def test_named_queries_are_checked_for_syntax_and_left_to_metacat_to_resolve():
+    assert validate_stage(stage(data_dispatcher_dataset_query="files selected by hypot:run1000"), DD) == {}
+    errors = validate_stage(stage(data_dispatcher_dataset_query="files selected by hypot:"), DD)
+    assert errors["data_dispatcher_dataset_query"][0].startswith("MetaCat cannot parse this query: MQLSyntaxError")
+
+
 def test_query_must_be_a_file_query():
     errors = validate_stage(stage(data_dispatcher_dataset_query="datasets matching hypot:*"), DD)
     assert errors == {"data_dispatcher_dataset_query": [

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from croniter import croniter
 
 from ..adapters import parse_mql
+from ..adapters.metacat import SyntaxOnlyNamedQueries
 from ..errors import InvalidInput
 from .keywords import substitute, validate_keywords
 from .splits import QUERY_DD_PROJECT_ID, QUERY_FORM_TEXT, QUERY_MQL, parse_optional
@@ -219,7 +220,7 @@ def _check_mql(query_raw: str, query: str, number_reported: bool, err) -> None:
         return
     where = "" if query == query_raw else f" (after substituting the campaign keywords: {query!r})"
     try:
-        parsed = parse_mql(query)
+        parsed = parse_mql(query, loader=SyntaxOnlyNamedQueries())
     except InvalidInput as e:
         detail = (e.field_errors.get("mql") or [e.message])[0]
         err(field, f"MetaCat cannot parse this query{where}: {_parser_message(detail)}")
