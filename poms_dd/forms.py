@@ -77,6 +77,19 @@ class ExperimentForm(FlaskForm):
     default_worker_timeout = IntegerField("Default worker timeout (s)", validators=[Optional(), NumberRange(min=0)])
     default_idle_timeout = IntegerField("Default idle timeout (s)", validators=[Optional(), NumberRange(min=0)])
     active = BooleanField("Active", default=True)
+    ca_path = StringField("CA bundle or directory", validators=[Optional(), Length(max=500)],
+                          description="Absolute path on the poms_dd server of the CAs that sign the services' "
+                                      "certificates: a PEM bundle file or a hashed CA directory such as "
+                                      "/etc/grid-security/certificates. Empty: $X509_CERT_DIR, then "
+                                      "$REQUESTS_CA_BUNDLE, then the certifi bundle.")
+    verify_tls = BooleanField("Verify server certificates", default=True,
+                              description="Leave on. Off accepts any certificate (and sends passwords and tokens "
+                                          "to whoever answers): only for test servers.")
+    service_timeout = IntegerField("Timeout per request (s)", validators=[Optional(), NumberRange(min=1)],
+                                   description="How long one request to MetaCat, Data Dispatcher or Rucio may "
+                                               "take, logins included. Empty: 60 s.")
+    rucio_vo = StringField("Rucio VO", validators=[Optional(), Length(max=50)],
+                           description="The 3-character VO tag of a multi-VO Rucio server. Empty: def.")
     metacat = FormField(ServiceCredentialForm, label="MetaCat")
     data_dispatcher = FormField(ServiceCredentialForm, label="Data Dispatcher")
     rucio = FormField(ServiceCredentialForm, label="Rucio")

@@ -88,6 +88,13 @@ def _settings_options(fn):
         click.option("--worker-timeout", "default_worker_timeout", help="Default DD worker timeout, seconds."),
         click.option("--idle-timeout", "default_idle_timeout", help="Default DD idle timeout, seconds."),
         click.option("--active/--inactive", default=None),
+        click.option("--ca-path", help="CA bundle file or hashed CA directory on this server, e.g. "
+                                       "/etc/grid-security/certificates ('' for the default: $X509_CERT_DIR, "
+                                       "$REQUESTS_CA_BUNDLE, certifi)."),
+        click.option("--verify-tls/--no-verify-tls", "verify_tls", default=None,
+                     help="Verify the services' certificates (default). --no-verify-tls: test servers only."),
+        click.option("--timeout", "service_timeout", help="Seconds per request to MetaCat/DD/Rucio ('' for 60)."),
+        click.option("--rucio-vo", help="VO tag of a multi-VO Rucio server ('' for def)."),
         click.option("--service", "services", multiple=True, type=click.Choice(SERVICES),
                      help="Apply the credential options to these services only (repeatable; default: all)."),
         click.option("--service-account", help="The account poms_dd signs in as."),
@@ -107,7 +114,8 @@ def _payload(creating: bool, opts: dict[str, Any]) -> dict[str, Any]:
     """The service's input from the command-line options (only what was given)."""
     plain = ("description", "metacat_url", "metacat_auth_url", "metacat_gui_url", "dd_url", "dd_auth_url",
              "dd_gui_url", "rucio_host", "rucio_auth_host", "rucio_account", "service_role", "default_namespace",
-             "default_worker_timeout", "default_idle_timeout", "active")
+             "default_worker_timeout", "default_idle_timeout", "active", "ca_path", "verify_tls",
+             "service_timeout", "rucio_vo")
     data: dict[str, Any] = {k: opts[k] for k in plain if opts.get(k) is not None}
     methods = [m for m, given in (("password", opts["password_stdin"]),
                                   ("token_file", opts["token_stdin"] or opts["token_file"]),
@@ -136,6 +144,13 @@ def _payload(creating: bool, opts: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _warn_tls(name: str, verify_tls: bool | None) -> None:
+    """Say on stderr that an experiment does not verify certificates (test servers only)."""
+    if verify_tls is False:
+        from .services.onboarding_rules import VERIFY_TLS_OFF_WARNING
+        click.echo(f"warning: {name}: {VERIFY_TLS_OFF_WARNING}", err=True)
+
+
 def _print_settings(described: dict[str, Any]) -> None:
     for key, value in described.items():
         click.echo(f"{key:32} {'' if value is None else value}")
@@ -158,6 +173,7 @@ def create(ctx: click.Context, name: str, **opts: Any) -> None:
     with _services(ctx) as (service, _, _):
         exp = service.create(data)
         click.echo(f"onboarded experiment {exp.name}; check it with `poms-dd experiment test {exp.name}`")
+        _warn_tls(exp.name, exp.verify_tls)
 
 
 @command.command("update")
@@ -168,8 +184,9 @@ def create(ctx: click.Context, name: str, **opts: Any) -> None:
 def update(ctx: click.Context, name: str, **opts: Any) -> None:
     """Change the given settings of experiment NAME (others stay as they are)."""
     with _services(ctx) as (service, _, _):
-        service.update(name, _payload(False, opts))
+        exp = service.update(name, _payload(False, opts))
         click.echo(f"saved settings of {name}")
+        _warn_tls(exp.name, exp.verify_tls)
 
 
 @command.command("list")
@@ -196,6 +213,7 @@ def show(ctx: click.Context, name: str, as_json: bool) -> None:
         click.echo(json.dumps(described, indent=2, sort_keys=True))
     else:
         _print_settings(described)
+        _warn_tls(name, described.get("verify_tls"))
 
 
 @command.command("test")

@@ -14,6 +14,7 @@ from poms_dd.crypto import SecretBox
 from poms_dd.models import AuditEvent, Experiment, ExperimentMembership
 from poms_dd.services.users import SystemActor, UserService
 from factories import csrf_token, login, make_experiment, make_user
+from tls_helpers import HttpsServer, make_pki
 
 SECRET = "Very-Secret-Pw-0451"
 
@@ -25,7 +26,7 @@ def form_fields(name="neutrino", secret=SECRET, **overrides):
         "dd_url": "https://dd.example.org/dd", "dd_auth_url": "", "dd_gui_url": "",
         "rucio_host": "https://rucio.example.org", "rucio_auth_host": "", "rucio_account": "nupro",
         "service_role": "nu_people", "default_namespace": "nu", "default_worker_timeout": "3600",
-        "default_idle_timeout": "",
+        "default_idle_timeout": "", "verify_tls": "y",          # checked, as the browser shows it
         "metacat-method": "password", "metacat-username": "nupro", "metacat-secret": secret,
         "data_dispatcher-method": "password", "data_dispatcher-username": "nupro", "data_dispatcher-secret": secret,
         "rucio-method": "password", "rucio-username": "nupro", "rucio-secret": secret,
@@ -403,3 +404,110 @@ def test_secrets_under_another_key_are_reported_and_can_be_re_entered(admin_clie
     assert post_form(admin_client, "/admin/experiments/hypot", fields_for(testbed)).status_code == 302
     rows = check_rows(body(admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})))
     assert all(">OK<" in r for r in rows.values()), rows
+
+
+# --- TLS and timeouts ---------------------------------------------------------------------------------------
+
+def field_block(html: str, name: str) -> str:
+    """The HTML of the form row holding the input called ``name`` (label, input, errors, help)."""
+    start = html.index(f'name="{name}"')
+    return html[html.rindex('<div class="form-field', 0, start):html.index("</div>\n</div>", start)]
+
+
+def test_tls_fieldset_explains_the_defaults_and_stores_the_settings(admin_client, session, tmp_path):
+    page = body(admin_client.get("/admin/experiments/new"))
+    fieldset = page.split('<fieldset id="tls-and-timeouts">')[1].split("</fieldset>")[0]
+    assert "<legend>TLS and timeouts</legend>" in fieldset
+    assert "/etc/grid-security/certificates" in fieldset and "$X509_CERT_DIR" in fieldset
+    assert "only for test servers" in fieldset and "Empty: 60 s." in fieldset and "Empty: def." in fieldset
+    assert re.search(r'<input[^>]*checked[^>]*name="verify_tls"|<input[^>]*name="verify_tls"[^>]*checked', fieldset)
+    assert "tls-warning" not in page
+    ca_dir = tmp_path / "certificates"
+    ca_dir.mkdir()
+    response = post_form(admin_client, "/admin/experiments/new",
+                         form_fields(ca_path=str(ca_dir), service_timeout="30", rucio_vo="dne"))
+    assert response.status_code == 302, body(response)
+    exp = session.scalar(select(Experiment).where(Experiment.name == "neutrino"))
+    assert (exp.ca_path, exp.verify_tls, exp.service_timeout, exp.rucio_vo) == (str(ca_dir), True, 30, "dne")
+    html = body(admin_client.get("/admin/experiments/neutrino"))
+    assert f'value="{ca_dir}"' in html and 'value="30"' in field_block(html, "service_timeout")
+    assert 'value="dne"' in html and "tls-warning" not in html
+
+
+@pytest.mark.parametrize("overrides, field, message", [
+    ({"ca_path": "/no/such/ca-bundle.pem"}, "ca_path", "does not exist on the poms_dd server"),
+    ({"ca_path": "ca.pem"}, "ca_path", "absolute path"),
+    ({"service_timeout": "0"}, "service_timeout", "Number must be at least 1"),
+    ({"rucio_vo": "dune"}, "rucio_vo", "3-character VO tag"),
+])
+def test_tls_field_errors_are_shown_next_to_the_field(admin_client, session, overrides, field, message):
+    response = post_form(admin_client, "/admin/experiments/new", form_fields(**overrides))
+    assert response.status_code == 400
+    assert message in field_block(body(response), field)
+    assert session.scalar(select(Experiment).where(Experiment.name == "neutrino")) is None
+
+
+def test_verification_off_warns_that_it_is_only_for_test_servers(admin_client, session):
+    fields = form_fields()
+    del fields["verify_tls"]                                  # the checkbox unticked
+    assert post_form(admin_client, "/admin/experiments/new", fields).status_code == 302
+    exp = session.scalar(select(Experiment).where(Experiment.name == "neutrino"))
+    assert exp.verify_tls is False
+    html = body(admin_client.get("/admin/experiments/neutrino"))
+    warnings = re.findall(r'<div class="flash flash-warning tls-warning" role="alert">([^<]*)</div>', html)
+    assert len(warnings) == 2 and all("Only for test servers" in w for w in warnings)
+    assert post_form(admin_client, "/admin/experiments/neutrino", form_fields(secret="")).status_code == 302
+    session.refresh(exp)
+    assert exp.verify_tls is True and "tls-warning" not in body(admin_client.get("/admin/experiments/neutrino"))
+
+
+def test_json_api_sets_and_clears_the_tls_settings(client, session, tmp_path):
+    make_user(session, "boss", superuser=True)
+    headers = {"Authorization": f"Bearer {api_token(session, 'boss')}"}
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    r = client.post("/api/admin/experiments", json={"name": "apiexp", "ca_path": str(ca), "verify_tls": False,
+                                                   "service_timeout": 20, "rucio_vo": "dne"}, headers=headers)
+    assert r.status_code == 201, body(r)
+    got = r.get_json()
+    assert (got["ca_path"], got["verify_tls"], got["service_timeout"], got["rucio_vo"]) == (str(ca), False, 20, "dne")
+    r = client.patch("/api/admin/experiments/apiexp", json={"service_timeout": -1, "ca_path": "/missing.pem"},
+                     headers=headers)
+    assert r.status_code == 400 and set(r.get_json()["field_errors"]) == {"service_timeout", "ca_path"}
+    r = client.patch("/api/admin/experiments/apiexp", json={"ca_path": None, "verify_tls": True,
+                                                           "service_timeout": None, "rucio_vo": ""}, headers=headers)
+    got = r.get_json()
+    assert (got["ca_path"], got["verify_tls"], got["service_timeout"], got["rucio_vo"]) == (None, True, None, None)
+
+
+@pytest.fixture
+def https_testbed(testbed, tmp_path, monkeypatch):
+    """The testbed served over https with a private CA; no CA from the environment (certifi only)."""
+    for name in ("X509_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    requests.delete(f"{testbed.url}/_testbed/fault", timeout=10).raise_for_status()
+    server = HttpsServer(testbed.app, make_pki(tmp_path / "pki"))
+    yield server, make_pki(tmp_path / "other-pki").ca, tmp_path / "pki" / "ca.pem"
+    server.stop()
+
+
+def test_connection_test_over_https_with_a_wrong_ca_path_shows_the_tls_error(admin_client, session, https_testbed):
+    server, wrong_ca, right_ca = https_testbed
+    base = server.url("localhost")
+    fields = form_fields(name="hypot", secret="poms", ca_path=str(wrong_ca), **{
+        "metacat_url": f"{base}/mc", "dd_url": f"{base}/dd", "rucio_host": f"{base}/rucio",
+        "rucio_account": "poms", "default_namespace": "hypot", "metacat-username": "poms",
+        "data_dispatcher-username": "poms", "rucio-username": "poms"})
+    assert post_form(admin_client, "/admin/experiments/new", fields).status_code == 302
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    rows = check_rows(body(admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})))
+    assert set(rows) == {"MetaCat", "Data Dispatcher", "Rucio"}
+    assert all(">FAIL<" in row for row in rows.values()), rows
+    for service in ("MetaCat", "Data Dispatcher"):
+        assert "TLS certificate problem" in rows[service] and "check the CA path" in rows[service], rows[service]
+    assert re.search(r"TLS certificate problem|not reachable", rows["Rucio"]), rows["Rucio"]
+    # The same experiment with the CA that signed the servers' certificate: all green.
+    assert post_form(admin_client, "/admin/experiments/hypot",
+                     dict(fields, name="", secret="", ca_path=str(right_ca))).status_code == 302
+    rows = check_rows(body(admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})))
+    assert all(">OK<" in row for row in rows.values()), rows

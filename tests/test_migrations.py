@@ -24,3 +24,22 @@ def test_downgrade_then_upgrade_round_trips(postgres, engine):
     migrate.upgrade(url)
     assert set(inspect(eng).get_table_names()) == tables_at_head
     eng.dispose()
+
+
+def test_0002_gives_existing_experiments_the_default_tls_settings(postgres, engine):
+    if postgres is None:
+        import pytest
+        pytest.skip("needs the private test cluster")
+    from sqlalchemy import text
+    postgres.create_database("poms_dd_0002")
+    url = postgres.url("poms_dd_0002")
+    migrate.upgrade(url, "0001")
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO experiment (name, description, active, created_at) "
+                          "VALUES ('old', '', true, now())"))
+    migrate.upgrade(url)
+    with eng.connect() as conn:
+        row = conn.execute(text("SELECT ca_path, verify_tls, service_timeout, rucio_vo FROM experiment")).one()
+    eng.dispose()
+    assert tuple(row) == (None, True, None, None)

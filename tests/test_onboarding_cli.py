@@ -3,6 +3,7 @@ use the real clients against the testbed."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 import requests
@@ -122,3 +123,35 @@ def test_connection_test_exits_non_zero_when_a_service_fails(run, fresh_testbed)
     assert any(line.startswith("MetaCat") and " OK " in line for line in lines)
     assert "error:" in result.output and "500" in result.output
     assert run("refresh-tokens", "hypot").exit_code == 1
+
+
+def test_tls_and_timeout_options_are_stored_shown_and_cleared(run, session, tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    result = run("create", "dune", "--metacat-url", "https://mc.example.org/app", "--service-account", "svc",
+                 "--ca-path", ca, "--no-verify-tls", "--timeout", "45", "--rucio-vo", "dne", "--password-stdin",
+                 input=SECRET + "\n")
+    assert result.exit_code == 0, result.output
+    assert "warning: dune: TLS verification is off" in result.output and "Only for test servers" in result.output
+    exp = session.scalar(select(Experiment).where(Experiment.name == "dune"))
+    assert (exp.ca_path, exp.verify_tls, exp.service_timeout, exp.rucio_vo) == (str(ca), False, 45, "dne")
+    shown = run("show", "dune").output
+    assert re.search(rf"^ca_path +{re.escape(str(ca))}$", shown, re.M)
+    assert re.search(r"^verify_tls +False$", shown, re.M) and re.search(r"^service_timeout +45$", shown, re.M)
+    assert re.search(r"^rucio_vo +dne$", shown, re.M) and "TLS verification is off" in shown
+    result = run("update", "dune", "--verify-tls", "--ca-path", "", "--timeout", "", "--rucio-vo", "")
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+    session.refresh(exp)
+    assert (exp.ca_path, exp.verify_tls, exp.service_timeout, exp.rucio_vo) == (None, True, None, None)
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "experiment.update")).one()
+    assert event.before["verify_tls"] is False and event.after["verify_tls"] is True
+
+
+def test_tls_option_errors_name_the_field(run, session):
+    result = run("create", "dune", "--metacat-url", "https://mc.example.org/app", "--service-account", "svc",
+                 "--ca-path", "/no/such/certificates", "--timeout", "0", "--rucio-vo", "toolong",
+                 "--password-stdin", input="pw\n")
+    assert result.exit_code == 1
+    assert "ca_path: /no/such/certificates does not exist on the poms_dd server" in result.output
+    assert "service_timeout: Enter the seconds" in result.output and "rucio_vo: A Rucio VO" in result.output
+    assert session.scalar(select(Experiment)) is None

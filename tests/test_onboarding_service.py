@@ -256,3 +256,70 @@ def test_describe_never_contains_the_secret(service, session, caplog):
     assert SECRET not in caplog.text
     raw = session.scalars(select(ServiceCredential.secret_encrypted)).all()
     assert all(r is None or SECRET.encode() not in bytes(r) for r in raw)
+
+
+# --- TLS and timeouts (ca_path, verify_tls, service_timeout, rucio_vo) ----------------------------------------
+
+@pytest.fixture
+def ca_bundle(tmp_path):
+    path = tmp_path / "ca.pem"
+    path.write_text("-----BEGIN CERTIFICATE-----\n")          # only its existence is checked on save
+    return str(path)
+
+
+def test_tls_settings_are_stored_audited_and_reach_the_connection(service, session, ca_bundle):
+    exp = service.create(full_data(ca_path=ca_bundle, verify_tls=False, service_timeout="45", rucio_vo="dne"))
+    assert (exp.ca_path, exp.verify_tls, exp.service_timeout, exp.rucio_vo) == (ca_bundle, False, 45, "dne")
+    conn = service.connection(exp)
+    assert (conn.ca_path, conn.verify_tls, conn.rucio_vo) == (ca_bundle, False, "dne")
+    assert conn.timeout == 45.0
+    assert [conn.timeout_for(s) for s in ("metacat", "data_dispatcher", "rucio")] == [45.0, 45.0, 45.0]
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "experiment.create")).one()
+    assert {k: event.after[k] for k in ("ca_path", "verify_tls", "service_timeout", "rucio_vo")} == \
+        {"ca_path": ca_bundle, "verify_tls": False, "service_timeout": 45, "rucio_vo": "dne"}
+    shown = service.describe(exp)
+    assert shown["verify_tls"] is False and shown["ca_path"] == ca_bundle and shown["service_timeout"] == 45
+
+
+def test_empty_tls_settings_leave_the_adapters_defaults(service, session, ca_bundle):
+    exp = service.create(full_data())
+    session.refresh(exp)
+    assert (exp.ca_path, exp.verify_tls, exp.service_timeout, exp.rucio_vo) == (None, True, None, None)
+    conn = service.connection(exp)
+    assert (conn.ca_path, conn.verify_tls, conn.timeout, conn.rucio_vo) == (None, True, 60.0, "def")
+    service.update("dune2", {"ca_path": ca_bundle, "service_timeout": 5, "rucio_vo": "dne", "verify_tls": "false"})
+    service.update("dune2", {"ca_path": "  ", "service_timeout": "", "rucio_vo": "", "verify_tls": None})
+    conn = service.connection(exp)
+    assert (conn.ca_path, conn.verify_tls, conn.timeout, conn.rucio_vo) == (None, True, 60.0, "def")
+
+
+def test_switching_verification_off_is_audited(service, session):
+    service.create(full_data())
+    service.update("dune2", {"verify_tls": False})
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "experiment.update")).one()
+    assert (event.before, event.after) == ({"verify_tls": True}, {"verify_tls": False})
+
+
+@pytest.mark.parametrize("overrides, field, fragment", [
+    ({"ca_path": "certs/ca.pem"}, "ca_path", "absolute path"),
+    ({"ca_path": "/nonexistent/grid-security/certificates"}, "ca_path", "does not exist on the poms_dd server"),
+    ({"service_timeout": 0}, "service_timeout", "above 0"),
+    ({"service_timeout": "-30"}, "service_timeout", "above 0"),
+    ({"service_timeout": "a minute"}, "service_timeout", "whole number"),
+    ({"rucio_vo": "dune"}, "rucio_vo", "3-character"),
+    ({"rucio_vo": "d e"}, "rucio_vo", "3-character"),
+    ({"verify_tls": "maybe"}, "verify_tls", "true or false"),
+])
+def test_tls_field_errors(service, session, overrides, field, fragment):
+    with pytest.raises(InvalidInput) as err:
+        service.create(full_data(**overrides))
+    assert fragment in " ".join(err.value.field_errors[field]), err.value.field_errors
+    assert session.scalar(select(Experiment).where(Experiment.name == "dune2")) is None
+
+
+def test_the_database_refuses_a_non_positive_service_timeout(session):
+    from sqlalchemy.exc import IntegrityError
+    exp = make_experiment(session, "hypot")
+    with pytest.raises(IntegrityError, match="ck_experiment_service_timeout"):
+        with session.begin_nested():
+            session.execute(text("UPDATE experiment SET service_timeout = 0 WHERE id = :id"), {"id": exp.id})

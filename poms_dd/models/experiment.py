@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer, LargeBinary, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, true)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, utcnow
@@ -37,6 +37,12 @@ class Experiment(Base):
     default_idle_timeout: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # TLS and timeouts of the adapters (poms_dd/adapters/README.md): empty ca_path = $X509_CERT_DIR, then
+    # $REQUESTS_CA_BUNDLE, then certifi; empty service_timeout = the adapters' 60 s; empty rucio_vo = "def".
+    ca_path: Mapped[str | None] = mapped_column(String(500))
+    verify_tls: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    service_timeout: Mapped[int | None] = mapped_column(Integer)
+    rucio_vo: Mapped[str | None] = mapped_column(String(50))
 
     credentials: Mapped[list["ServiceCredential"]] = relationship(
         back_populates="experiment", cascade="all, delete-orphan")
@@ -46,6 +52,7 @@ class Experiment(Base):
     __table_args__ = (
         CheckConstraint("default_worker_timeout IS NULL OR default_worker_timeout >= 0", name="worker_timeout"),
         CheckConstraint("default_idle_timeout IS NULL OR default_idle_timeout >= 0", name="idle_timeout"),
+        CheckConstraint("service_timeout IS NULL OR service_timeout > 0", name="service_timeout"),
     )
 
     def credential(self, service: str) -> "ServiceCredential | None":

@@ -220,7 +220,8 @@ class OnboardingService:
             dd_url=exp.dd_url, dd_auth_url=exp.dd_auth_url or _auth_default(exp.dd_url), dd_gui_url=exp.dd_gui_url,
             rucio_host=exp.rucio_host, rucio_auth_host=exp.rucio_auth_host or exp.rucio_host,
             rucio_account=exp.rucio_account, role=exp.service_role, default_namespace=exp.default_namespace,
-            metacat=creds["metacat"], data_dispatcher=creds["data_dispatcher"], rucio=creds["rucio"])
+            metacat=creds["metacat"], data_dispatcher=creds["data_dispatcher"], rucio=creds["rucio"],
+            **tls_settings(exp))
 
     def test_connection(self, name: str) -> list[ServiceCheck]:
         """Log in to each configured service and report version, identity, token expiry or the exact error.
@@ -268,6 +269,17 @@ class OnboardingService:
                      + (f"; failed: {', '.join(failed)}" if failed else ""))
         self.session.commit()
         return statuses
+
+
+def tls_settings(exp: Experiment) -> dict[str, Any]:
+    """The experiment's TLS, timeout and Rucio VO settings as ExperimentConnection arguments; an empty
+    setting is left out, so the adapters' default applies (README.md there)."""
+    out: dict[str, Any] = {"verify_tls": exp.verify_tls is not False, "ca_path": exp.ca_path or None}
+    if exp.service_timeout:
+        out["timeout"] = float(exp.service_timeout)
+    if exp.rucio_vo:
+        out["rucio_vo"] = exp.rucio_vo
+    return out
 
 
 def _redacted(data: dict[str, Any], replaced: set[str]) -> dict[str, Any]:

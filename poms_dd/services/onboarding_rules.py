@@ -22,7 +22,13 @@ URL_FIELDS = ("metacat_url", "metacat_auth_url", "metacat_gui_url", "dd_url", "d
 TEXT_FIELDS = ("description", "rucio_account", "service_role", "default_namespace")
 TIMEOUT_FIELDS = ("default_worker_timeout", "default_idle_timeout")
 BOOL_FIELDS = ("active",)
-EXPERIMENT_FIELDS = URL_FIELDS + TEXT_FIELDS + TIMEOUT_FIELDS + BOOL_FIELDS
+# How the adapters reach the services (poms_dd/adapters/README.md, "Production servers").
+TLS_FIELDS = ("ca_path", "verify_tls", "service_timeout", "rucio_vo")
+EXPERIMENT_FIELDS = URL_FIELDS + TEXT_FIELDS + TIMEOUT_FIELDS + BOOL_FIELDS + TLS_FIELDS
+RUCIO_VO_RE = re.compile(r"^[a-zA-Z0-9_.-]{3}$")          # Rucio's own VO schema (generic_multi_vo.VO)
+VERIFY_TLS_OFF_WARNING = ("TLS verification is off: poms_dd accepts any server certificate and sends the service "
+                          "passwords and tokens to whoever answers. Only for test servers with self-made "
+                          "certificates; never for production.")
 CREDENTIAL_FIELDS = ("method", "username", "token_file", "cert_path", "key_path")
 PATH_FIELDS = ("token_file", "cert_path", "key_path")
 
@@ -83,6 +89,60 @@ def clean_timeout(field: str, value: Any, errors: dict[str, list[str]]) -> int |
     return number
 
 
+def clean_service_timeout(value: Any, errors: dict[str, list[str]]) -> int | None:
+    """Seconds per request to MetaCat / DD / Rucio: a whole number > 0, or None (the adapters' 60 s)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) or isinstance(value, bool) else value
+    except ValueError:
+        number = None
+    if number is None or number <= 0:
+        errors.setdefault("service_timeout", []).append(
+            f"Enter the seconds each request to MetaCat, Data Dispatcher and Rucio may take, a whole number "
+            f"above 0 (like 60), not {value!r}; leave it empty for the default of 60 s.")
+        return None
+    return number
+
+
+def clean_ca_path(value: Any, errors: dict[str, list[str]]) -> str | None:
+    """An absolute path to a CA bundle file or hashed CA directory that exists on this (the poms_dd) server."""
+    path = clean_text(value)
+    if path is None:
+        return None
+    if not os.path.isabs(path):
+        errors.setdefault("ca_path", []).append(
+            f"Give an absolute path on the poms_dd server (starting with /), not {path!r}.")
+    elif not (os.path.isfile(path) or os.path.isdir(path)):
+        errors.setdefault("ca_path", []).append(
+            f"{path} does not exist on the poms_dd server (or poms_dd cannot see it). Give a CA bundle file "
+            "(PEM) or a hashed CA directory such as /etc/grid-security/certificates, or leave it empty to use "
+            "$X509_CERT_DIR, then $REQUESTS_CA_BUNDLE, then the certifi bundle.")
+    return path
+
+
+def clean_verify_tls(value: Any, errors: dict[str, list[str]]) -> bool:
+    """A security switch: only an explicit false turns verification off; empty/None means the default (on)."""
+    if value is None or isinstance(value, bool):
+        return True if value is None else value
+    text = str(value).strip().lower()
+    if text in ("", "1", "true", "yes", "on", "y"):
+        return True
+    if text in ("0", "false", "no", "off", "n"):
+        return False
+    errors.setdefault("verify_tls", []).append(f"Give true or false, not {value!r}.")
+    return True
+
+
+def clean_rucio_vo(value: Any, errors: dict[str, list[str]]) -> str | None:
+    vo = clean_text(value)
+    if vo is not None and not RUCIO_VO_RE.match(vo):
+        errors.setdefault("rucio_vo", []).append(
+            f"A Rucio VO is the 3-character tag of a multi-VO Rucio server (letters, digits, '_', '-', '.'; "
+            f"like 'def'), not {vo!r}; leave it empty for 'def'.")
+    return vo
+
+
 def clean_experiment_fields(data: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
     """The experiment columns present in ``data``, normalised; problems go to ``errors``."""
     out: dict[str, Any] = {}
@@ -99,6 +159,14 @@ def clean_experiment_fields(data: Mapping[str, Any], errors: dict[str, list[str]
             out[field] = value
         elif field in TIMEOUT_FIELDS:
             out[field] = clean_timeout(field, raw, errors)
+        elif field == "service_timeout":
+            out[field] = clean_service_timeout(raw, errors)
+        elif field == "ca_path":
+            out[field] = clean_ca_path(raw, errors)
+        elif field == "rucio_vo":
+            out[field] = clean_rucio_vo(raw, errors)
+        elif field == "verify_tls":
+            out[field] = clean_verify_tls(raw, errors)
         elif field in BOOL_FIELDS:
             out[field] = clean_bool(raw)
         elif field == "description":

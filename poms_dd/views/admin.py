@@ -15,7 +15,7 @@ from ..errors import InvalidInput, NotFound, PermissionDenied
 from ..forms import ExperimentForm, MemberForm
 from ..models import SERVICES, Experiment
 from ..services.onboarding import OnboardingService, snapshot
-from ..services.onboarding_rules import EXPERIMENT_FIELDS
+from ..services.onboarding_rules import EXPERIMENT_FIELDS, VERIFY_TLS_OFF_WARNING
 from ..services.users import UserService
 from ..web import db_session, ext
 
@@ -82,7 +82,8 @@ def new_experiment():
         else:
             flash(f"Experiment {exp.name} onboarded. Run “Test connection” to check the credentials.", "success")
             return redirect(url_for("admin.experiment", name=exp.name))
-    return render_template("admin/experiment_new.html", form=form), (400 if form.errors else 200)
+    return render_template("admin/experiment_new.html", form=form, verify_tls_warning=VERIFY_TLS_OFF_WARNING), \
+        (400 if form.errors else 200)
 
 
 @bp.route("/experiments/<name>", methods=["GET", "POST"])
@@ -109,7 +110,8 @@ def experiment_page(service: OnboardingService, exp: Experiment, form: Experimen
     return render_template("admin/experiment.html", exp=exp, form=form, checks=checks,
                            tokens=tokens if tokens is not None else service.token_status(exp.name),
                            tokens_refreshed=tokens is not None, settings=snapshot(exp),
-                           members=users.members_of(current_user(), exp), member_form=MemberForm()), status
+                           members=users.members_of(current_user(), exp), member_form=MemberForm(),
+                           verify_tls_warning=VERIFY_TLS_OFF_WARNING), status
 
 
 @bp.route("/experiments/<name>/test-connection", methods=["POST"])

@@ -1,6 +1,7 @@
 """The adapters against https servers with separate auth servers, as in production (PROTOCOLS §2: MetaCat auth at
 ``https://host:8143/auth/<instance>``): CA verification for logins and data, x509 client certificates, and the
-TLS policy order (tls.py).  The testbed app is served over real TLS by ``tls_helpers.HttpsServer``."""
+TLS policy order (tls.py).  The testbed app is served over real TLS by ``HttpsServer`` from tests/tls_helpers.py
+(shared with the onboarding tests)."""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
-"""Production-like network set-ups around the testbed app, for the adapter tests (real sockets, real TLS):
+"""Production-like network set-ups around the testbed app, for the adapter and onboarding tests (real sockets,
+real TLS):
 
 * ``make_pki``: a private CA, a server certificate for ``localhost``/127.0.0.1 and a client certificate
   (files written with the ``cryptography`` package);
