@@ -53,6 +53,9 @@ def test_superuser_onboards_tests_connections_and_adds_a_member(live_server, pag
                          ("Data Dispatcher server URL", tb.dd_url), ("Data Dispatcher auth URL", tb.dd_url + "/auth"),
                          ("Rucio host", tb.rucio_url), ("Rucio account", ACCOUNT)):
         page.get_by_label(label, exact=True).fill(value)
+    tls = page.get_by_role("group", name="TLS and timeouts")
+    expect(tls.get_by_label("Verify server certificates")).to_be_checked()      # on unless an admin unticks it
+    expect(tls.get_by_label("CA bundle or directory")).to_have_value("")
     for key in ("metacat", "data_dispatcher", "rucio"):
         creds = page.locator(f"#credential-{key}")
         expect(creds.get_by_label("Authentication method")).to_have_value("password")
@@ -76,6 +79,7 @@ def test_superuser_onboards_tests_connections_and_adds_a_member(live_server, pag
 
     expect(page).to_have_url(f"{base}/admin/experiments/hypot")
     expect(page.get_by_text("Experiment hypot onboarded.")).to_be_visible()
+    expect(page.locator(".tls-warning")).to_have_count(0)
     for key in ("metacat", "data_dispatcher", "rucio"):
         expect(page.locator(f"#credential-{key}").get_by_label("Password or pasted token")).to_have_value("")
     html_seen.append(page.content())
