@@ -2,7 +2,7 @@
 
 The commands act as the local operator (audited as ``cli:<login>``), who already holds the database
 credentials.  Secrets are read from standard input (``--password-stdin``, ``--token-stdin``), never from the
-command line, and never printed.  Tests pass ``obj=OnboardingCliContext(session_factory, settings)``.
+command line, and never printed.  Tests pass ``obj=CliContext(session_factory, settings)``.
 """
 from __future__ import annotations
 
@@ -10,44 +10,23 @@ import contextlib
 import functools
 import json
 import sys
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import click
 from sqlalchemy.orm import Session
 
-from .errors import ConfigurationError, InvalidInput, PomsDDError
+from .cli_context import cli_session
+from .errors import InvalidInput, PomsDDError
 from .models import SERVICES
 from .settings import Settings
 
 
-@dataclass(frozen=True)
-class OnboardingCliContext:
-    session_factory: Callable[[], Session]
-    settings: Settings
-
-
 @contextlib.contextmanager
 def _session_and_settings(ctx: click.Context) -> Iterator[tuple[Session, Settings]]:
-    if isinstance(ctx.obj, OnboardingCliContext):
-        session = ctx.obj.session_factory()
-        try:
-            yield session, ctx.obj.settings
-        finally:
-            session.close()
-        return
-    from .db import Database
-    try:
-        settings = Settings.from_env()
-    except ConfigurationError as err:
-        raise click.ClickException(str(err)) from None
-    db = Database(settings.database_url)
-    session = db.session()
-    try:
+    with cli_session(ctx) as (session, settings):
+        if settings is None:
+            raise click.ClickException("the onboarding commands need settings (the encryption key)")
         yield session, settings
-    finally:
-        session.close()
-        db.engine.dispose()
 
 
 @contextlib.contextmanager

@@ -2,53 +2,27 @@
 
 The commands act as the local operator (audited as ``cli:<login>``): whoever can run them already holds
 the database credentials (``POMS_DD_DATABASE_URL``).  Tests and embedding code may pass
-``obj=UserCliContext(session_factory)`` to run them on a given session factory instead of the environment.
+``obj=CliContext(session_factory)`` to run them on a given session factory instead of the environment.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import sys
-from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
 import click
-from sqlalchemy.orm import Session
 
-from .errors import ConfigurationError, PomsDDError
+from .cli_context import cli_session
+from .errors import PomsDDError
 from .models import ROLES
 from .services.users import UserService, cli_actor
 
 
-@dataclass(frozen=True)
-class UserCliContext:
-    """Where the commands get their database sessions from."""
-
-    session_factory: Callable[[], Session]
-
-
 @contextlib.contextmanager
 def _service(ctx: click.Context) -> Iterator[UserService]:
-    if isinstance(ctx.obj, UserCliContext):
-        session = ctx.obj.session_factory()
-        try:
-            yield UserService(session)
-        finally:
-            session.close()
-        return
-    from .db import Database
-    from .settings import Settings
-    try:
-        settings = Settings.from_env()
-    except ConfigurationError as err:
-        raise click.ClickException(str(err)) from None
-    db = Database(settings.database_url)
-    session = db.session()
-    try:
+    with cli_session(ctx) as (session, _settings):
         yield UserService(session)
-    finally:
-        session.close()
-        db.engine.dispose()
 
 
 def _friendly(fn):

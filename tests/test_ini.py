@@ -11,7 +11,8 @@ from factories import make_campaign, make_experiment, make_stage, make_user
 from poms_dd.errors import InvalidInput, NotFound, PermissionDenied
 from poms_dd.models import (AuditEvent, Campaign, CampaignStage, LaunchTemplate, StageDependency, Submission)
 from poms_dd.services.ini import CampaignIniService
-from poms_dd.services.ini_cli import IniCliContext, command
+from poms_dd.cli_context import CliContext
+from poms_dd.services.ini_cli import command
 from poms_dd.services.ini_format import read, write
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "example_campaign.ini"
@@ -304,7 +305,7 @@ def test_permissions(session, hypot, prod):
 
 def test_cli_export_and_import(session, session_factory, hypot, prod, tmp_path):
     runner = CliRunner()
-    obj = IniCliContext(session_factory)
+    obj = CliContext(session_factory)
     src = tmp_path / "c.ini"
     src.write_text(POMS_FILE)
     res = runner.invoke(command, ["import", "hypot", str(src), "--as", "paula"], obj=obj)
@@ -324,13 +325,13 @@ def test_cli_import_of_bad_file_lists_problems(session, session_factory, hypot, 
     src.write_text(BAD_FILE)
     before = counts(session)
     res = CliRunner().invoke(command, ["import", "hypot", str(src), "--as", "paula"],
-                             obj=IniCliContext(session_factory))
+                             obj=CliContext(session_factory))
     assert res.exit_code == 1
     assert "[campaign_stage reco] completion_pct:" in res.output
     assert "[dependencies ana] campaign_stage_2:" in res.output and "[campaign] colour:" in res.output
     assert counts(session) == before
     res = CliRunner().invoke(command, ["import", "hypot", str(src), "--as", "nobody"],
-                             obj=IniCliContext(session_factory))
+                             obj=CliContext(session_factory))
     assert res.exit_code == 1 and "no active user named 'nobody'" in res.output
 
 

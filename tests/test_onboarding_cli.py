@@ -13,7 +13,8 @@ from sqlalchemy import select
 from factories import make_user
 from poms_dd.crypto import SecretBox
 from poms_dd.models import AuditEvent, Experiment, ExperimentMembership
-from poms_dd.onboarding_cli import OnboardingCliContext, command
+from poms_dd.cli_context import CliContext
+from poms_dd.onboarding_cli import command
 
 SECRET = "Cli-Secret-Canary-93xQ"
 
@@ -24,7 +25,7 @@ def run(session_factory, settings):
 
     def invoke(*args, input=None):
         return runner.invoke(command, [str(a) for a in args], input=input,
-                             obj=OnboardingCliContext(session_factory, settings))
+                             obj=CliContext(session_factory, settings))
     return invoke
 
 

@@ -1,6 +1,6 @@
 """``poms-dd user ...`` through click's CliRunner.
 
-Most tests pass ``obj=UserCliContext(session_factory)`` so the commands run on the test's rolled-back
+Most tests pass ``obj=CliContext(session_factory)`` so the commands run on the test's rolled-back
 transaction; the last ones go through ``poms_dd.cli.main`` with ``POMS_DD_*`` variables to prove the
 environment wiring against the real database.
 """
@@ -13,7 +13,8 @@ from sqlalchemy import select
 from factories import make_experiment, make_user
 from poms_dd.auth import authenticate_password, hash_token
 from poms_dd.models import ApiToken, AuditEvent, ExperimentMembership, User
-from poms_dd.users_cli import UserCliContext, command
+from poms_dd.cli_context import CliContext
+from poms_dd.users_cli import command
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def run(session_factory):
     runner = CliRunner()
 
     def invoke(*args, input=None):
-        return runner.invoke(command, list(args), obj=UserCliContext(session_factory), input=input)
+        return runner.invoke(command, list(args), obj=CliContext(session_factory), input=input)
     return invoke
 
 

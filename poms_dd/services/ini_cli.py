@@ -2,51 +2,28 @@
 
 The commands act as a poms_dd user (``--as USERNAME``, default: your login name) with that user's
 permissions, exactly as the web pages do.  Tests and embedding code may pass
-``obj=IniCliContext(session_factory)`` to run on a given session factory instead of the environment.
+``obj=CliContext(session_factory)`` to run on a given session factory instead of the environment.
 """
 from __future__ import annotations
 
 import contextlib
 import getpass
-from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import ConfigurationError, PomsDDError
+from ..cli_context import cli_session
+from ..errors import PomsDDError
 from ..models import User
 from .ini import CampaignIniService
 
 
-@dataclass(frozen=True)
-class IniCliContext:
-    session_factory: Callable[[], Session]
-
-
 @contextlib.contextmanager
 def _session(ctx: click.Context) -> Iterator[Session]:
-    if isinstance(ctx.obj, IniCliContext):
-        session = ctx.obj.session_factory()
-        try:
-            yield session
-        finally:
-            session.close()
-        return
-    from ..db import Database
-    from ..settings import Settings
-    try:
-        settings = Settings.from_env()
-    except ConfigurationError as err:
-        raise click.ClickException(str(err)) from None
-    db = Database(settings.database_url)
-    session = db.session()
-    try:
+    with cli_session(ctx) as (session, _settings):
         yield session
-    finally:
-        session.close()
-        db.engine.dispose()
 
 
 def _user(session: Session, username: str | None) -> User:
