@@ -15,14 +15,20 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
+# Page titles a person reads; JSON keeps the error class name (the API's documented ``error`` field).
+PAGE_TITLES = {"NotFound": "Not found", "PermissionDenied": "Not allowed", "NotAuthenticated": "Please sign in",
+               "InvalidInput": "Please check your input", "Conflict": "Changed by someone else",
+               "ExternalServiceError": "An external service failed", "ConfigurationError": "Configuration problem"}
+
+
 def _render(status: int, title: str, message: str, field_errors: dict | None = None, **extra):
     if wants_json():
         body = {"error": title, "message": message, "status": status, **extra}
         if field_errors:
             body["field_errors"] = field_errors
         return jsonify(body), status
-    return render_template("poms_dd/error.html", status=status, title=title, message=message,
-                           field_errors=field_errors or {}), status
+    return render_template("poms_dd/error.html", status=status, title=PAGE_TITLES.get(title, title),
+                           message=message, field_errors=field_errors or {}), status
 
 
 def register(app: Flask) -> None:
