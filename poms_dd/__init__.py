@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
 from flask import Flask
@@ -41,6 +42,8 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *, db: Databa
     Raises ConfigurationError (with every missing setting named) when the configuration is incomplete.
     """
     settings = _settings_from(config)
+    # Handlers belong to the host (gunicorn, the CLI); the level of poms_dd's own loggers is ours.
+    logging.getLogger("poms_dd").setLevel(settings.log_level.upper())
     app = Flask("poms_dd", template_folder=str(data_dir("templates")), instance_path=None)
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -5,12 +5,14 @@ attached here.
 """
 from __future__ import annotations
 
+import logging
+import os
 import sys
 
 import click
 
 from .errors import ConfigurationError, PomsDDError
-from .settings import Settings
+from .settings import LOG_LEVELS, Settings
 
 
 def _settings() -> Settings:
@@ -87,6 +89,9 @@ _attach_subcommands()
 
 
 def run_main() -> None:
+    level = os.environ.get("POMS_DD_LOG_LEVEL", "INFO").upper()   # a bad value is reported by Settings
+    logging.basicConfig(level=level if level in LOG_LEVELS else "INFO",
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         main()
     except PomsDDError as err:

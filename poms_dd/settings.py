@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping
 
 from .errors import ConfigurationError
 
 AUTH_MODES = ("local", "header")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,6 @@ class Settings:
     global_hold: bool = False
     session_cookie_secure: bool = False
     log_level: str = "INFO"
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     REQUIRED = ("database_url", "secret_key", "encryption_key")
 
@@ -42,8 +42,6 @@ class Settings:
         values: dict[str, object] = {}
         problems: list[str] = []
         for f in dataclasses.fields(cls):
-            if f.name == "extra":
-                continue
             key = "POMS_DD_" + f.name.upper()
             raw = env.get(key)
             if raw is None or raw == "":
@@ -88,6 +86,8 @@ class Settings:
             except (ValueError, TypeError):
                 problems.append("POMS_DD_ENCRYPTION_KEY must be a Fernet key "
                                 "(generate one with `poms-dd generate-key`)")
+        if self.log_level.upper() not in LOG_LEVELS:
+            problems.append(f"POMS_DD_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         if self.database_url and not self.database_url.startswith("postgresql"):
             problems.append("POMS_DD_DATABASE_URL must be a PostgreSQL URL (postgresql+psycopg2://...)")
         return problems

@@ -17,10 +17,10 @@ def test_bad_values_are_refused():
     with pytest.raises(ConfigurationError) as err:
         Settings.from_env({"POMS_DD_DATABASE_URL": "sqlite:///x", "POMS_DD_SECRET_KEY": "k",
                            "POMS_DD_ENCRYPTION_KEY": "not-a-key", "POMS_DD_AUTH_MODE": "magic",
-                           "POMS_DD_GLOBAL_HOLD": "maybe"})
+                           "POMS_DD_GLOBAL_HOLD": "maybe", "POMS_DD_LOG_LEVEL": "chatty"})
     text = str(err.value)
     assert "POMS_DD_ENCRYPTION_KEY" in text and "POMS_DD_AUTH_MODE" in text
-    assert "PostgreSQL" in text and "POMS_DD_GLOBAL_HOLD" in text
+    assert "PostgreSQL" in text and "POMS_DD_GLOBAL_HOLD" in text and "POMS_DD_LOG_LEVEL" in text
 
 
 def test_settings_read_from_environment():
