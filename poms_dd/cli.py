@@ -92,6 +92,8 @@ def run_main() -> None:
     level = os.environ.get("POMS_DD_LOG_LEVEL", "INFO").upper()   # a bad value is reported by Settings
     logging.basicConfig(level=level if level in LOG_LEVELS else "INFO",
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)      # its INFO lines are noise at the prompt
     try:
         main()
     except PomsDDError as err:
