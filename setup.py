@@ -7,7 +7,7 @@ plain ``pip install .`` (not only an editable install) works.  ``poms_dd.paths``
 import os
 import shutil
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,9 +34,11 @@ setup(
     long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(include=["poms_dd", "poms_dd.*"]),
+    # Namespace-package discovery also lists the data-only folders (static/, the MetaCat parser's stub
+    # directory), so setuptools ships them without the "absent from the packages configuration" warning.
+    packages=find_namespace_packages(include=["poms_dd", "poms_dd.*"], exclude=["*.__pycache__"]),
     include_package_data=True,
-    package_data={"poms_dd": ["_stubs/*/*.py", "static/*", "openapi.yaml"]},
+    package_data={"poms_dd": ["openapi.yaml"], "poms_dd.static": ["*"]},
     cmdclass={"build_py": BuildPyWithData},
     install_requires=[
         "flask>=3.0,<3.2",

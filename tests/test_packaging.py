@@ -29,7 +29,7 @@ def test_wheel_ships_templates_and_migrations(tmp_path):
     assert "poms_dd/_data/templates/poms_dd/base.html" in names
     assert "poms_dd/_data/migrations/env.py" in names
     assert any(n.startswith("poms_dd/_data/migrations/versions/0001") for n in names)
-    assert "poms_dd/_stubs/wsdbtools/__init__.py" in names          # MetaCat's parser needs it
+    assert "poms_dd/mql/_stubs/wsdbtools/__init__.py" in names          # MetaCat's parser needs it
     assert {"poms_dd/openapi.yaml", "poms_dd/static/poms_dd.css", "poms_dd/_data/config/demo_campaign.ini"} <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "poms-dd = poms_dd.cli:run_main" in zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -40,7 +40,7 @@ def test_installed_wheel_finds_its_templates_and_migrations(tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)
-    probe = ("import poms_dd, poms_dd.paths as p, poms_dd.mqlparse as m; "
+    probe = ("import poms_dd, poms_dd.paths as p, poms_dd.mql as m; "
              "print(poms_dd.__file__); print(p.data_dir('templates')); print(p.data_dir('migrations')); "
              "import os; assert os.path.isdir(os.path.join(m.STUB_DIR, 'wsdbtools')); print(m.STUB_DIR)")
     out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True,

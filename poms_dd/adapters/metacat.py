@@ -38,7 +38,7 @@ def parse_mql(mql: str, loader: Any = None) -> Any:
     ``loader`` resolves named queries (``get_named_query(ns, name)``); without one, named queries are rejected.
     Raises InvalidInput (field ``mql``) with the parser's message, e.g. ``MQLSyntaxError: ... at line 1 col 18``.
     """
-    from poms_dd.mqlparse import parse   # MetaCat's parser behind a tiny wsdbtools stand-in
+    from poms_dd.mql import parse   # MetaCat's parser behind a tiny wsdbtools stand-in
 
     if not mql or not mql.strip():
         raise InvalidInput("The MQL query is empty.", field_errors={"mql": ["The MQL query is empty."]})

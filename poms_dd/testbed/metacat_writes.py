@@ -17,7 +17,7 @@ from .metacat_json import (body_json, caller, dataset_json, file_json, find_file
                            named_query_json, namespace_authorized, namespace_json, owns_namespace, parse_name,
                            store, text, touch)
 from .mql import QueryFailure, evaluate, sql_like
-from ..mqlparse import parse
+from ..mql import parse
 from .store import Dataset, File, NamedQuery, Namespace
 
 METADATA_ERROR_CODE = 488

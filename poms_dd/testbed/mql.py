@@ -1,6 +1,6 @@
 """MQL evaluated in memory over the testbed store, as MetaCat's server would answer it.
 
-The text is parsed by MetaCat's own parser (``mqlparse``) and optimized by MetaCat's own optimizer
+The text is parsed by MetaCat's own parser (``poms_dd.mql``) and optimized by MetaCat's own optimizer
 (``FileQuery.optimize``: where-clauses pushed down, skip/limit merged), then the optimized tree is evaluated
 set-wise: basic queries iterate dataset fid lists and apply a where predicate compiled once per query
 (``mqlwhere``); ``ordered`` sorts by (created_timestamp, fid) like MetaCat's ``order by created_timestamp, id``.
@@ -24,7 +24,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from ..mqlparse import error_text, load, parse
+from ..mql import error_text, load, parse
 from .mqlwhere import FILE_GETTERS, QueryFailure, compile_where
 from .store import Dataset, File, Store
 

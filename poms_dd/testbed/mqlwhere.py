@@ -445,7 +445,7 @@ def compile_where(exp, columns: dict[str, Callable[[Any], Any]] | None) -> Pred:
     ``columns`` maps file attribute names to getters (None for dataset queries: attributes are refused).
     Raises QueryFailure.
     """
-    from ..mqlparse import load
+    from ..mql import load
     load()
     from metacat.common import FileMetaExpressionDNF
     dnf = FileMetaExpressionDNF.regularize(exp)

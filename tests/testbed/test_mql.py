@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from poms_dd.testbed.mql import QueryFailure, evaluate
-from poms_dd.mqlparse import STUB_DIR, parse
+from poms_dd.mql import STUB_DIR, parse
 from poms_dd.testbed.store import Dataset, File, NamedQuery, Namespace, Store
 
 BASE = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()

@@ -2,7 +2,7 @@
 
 ``metacat.mql`` imports ``metacat.db`` → ``metacat.auth`` → ``auth_core``, whose module body does
 ``from wsdbtools import ConnectionPool``.  Nothing in MQL parsing uses it.  Loaded only by
-``poms_dd.mqlparse`` and only when no real ``wsdbtools`` is installed.
+``poms_dd.mql`` and only when no real ``wsdbtools`` is installed.
 """
 
 

@@ -2,14 +2,14 @@
 
 ``metacat.mql`` (shipped with ``metacat-client``) pulls in MetaCat's server-side modules, whose import chain
 ends in ``from wsdbtools import ConnectionPool``; ``wsdbtools`` is not on PyPI.  ``load()`` therefore imports
-``metacat.mql`` with ``poms_dd/_stubs`` put first on ``sys.path`` *only for the duration of that import*
+``metacat.mql`` with ``poms_dd/mql/_stubs`` put first on ``sys.path`` *only for the duration of that import*
 (under a lock) and only if no real ``wsdbtools`` is importable; the path is restored afterwards, so nothing
 else in the process sees the stub directory.  (``psycopg2`` and PyYAML, the other server-side imports, are
 ordinary dependencies of poms_dd.)
 
 Use::
 
-    from poms_dd.mqlparse import parse
+    from poms_dd.mql import parse
     q = parse("files from dune:all where core.runs[any] = 5")   # MetaCat FileQuery / DatasetQuery / QueryQuery
     # raises ValueError("MQLSyntaxError: ...") on text MetaCat's parser rejects
 
