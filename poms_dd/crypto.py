@@ -50,13 +50,3 @@ class SecretBox:
 
     def __repr__(self) -> str:          # never show the key
         return "SecretBox(<key hidden>)"
-
-
-def encrypt(settings: Settings, plaintext: str) -> bytes:
-    """Encrypt with the settings' key (convenience for one-off use)."""
-    return SecretBox.from_settings(settings).encrypt(plaintext)
-
-
-def decrypt(settings: Settings, token: bytes) -> str:
-    """Decrypt with the settings' key.  Raises ConfigurationError on a wrong key."""
-    return SecretBox.from_settings(settings).decrypt(token)

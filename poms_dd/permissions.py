@@ -10,76 +10,139 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import NotAuthenticated, NotFound, PermissionDenied
-from .models import User
+from .models import Role, StageRole, User
 
-RANK = {"analysis": 1, "production": 2, "superuser": 3}
+
+@dataclass(frozen=True, eq=False)
+class Actor:
+    """Who is acting: a person (a :class:`User` with memberships) or a named system actor.
+
+    System actors are the operator at the command line (``cli:<login>``, who already holds the database
+    credentials) and the background worker; they pass every check.  ``Actor.anonymous()`` is nobody signed
+    in and passes none.  ``via`` names the channel a person acts through (``cli``) for the audit trail.
+    """
+
+    user: User | None = None
+    system: str | None = None
+    via: str | None = None
+
+    @classmethod
+    def person(cls, user: User | None, via: str | None = None) -> "Actor":
+        return cls(user=user, via=via)
+
+    @classmethod
+    def system_actor(cls, name: str) -> "Actor":
+        return cls(system=name)
+
+    @classmethod
+    def anonymous(cls) -> "Actor":
+        return cls()
+
+    @property
+    def is_system(self) -> bool:
+        return self.system is not None
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user is not None else None
+
+    @property
+    def name(self) -> str:
+        """What the audit trail records."""
+        if self.system is not None:
+            return self.system
+        if self.user is None:
+            return "anonymous"
+        return f"{self.user.username} ({self.via})" if self.via else self.user.username
+
+    def is_user(self, user: User) -> bool:
+        return self.user is not None and self.user.is_active and self.user.id == user.id
 
 
 @dataclass(frozen=True)
 class Rule:
-    min_role: str | None          # None: global superusers only
+    min_role: Role | None         # None: global superusers only
     description: str
 
 
 RULES: dict[str, Rule] = {
-    "experiment.view": Rule("analysis", "see the experiment and its campaigns"),
-    "campaign.create": Rule("analysis", "create campaigns"),
-    "campaign.edit": Rule("analysis", "change campaigns"),
-    "stage.edit": Rule("analysis", "change stages"),         # production stages: raised to production below
-    "stage.launch": Rule("analysis", "launch stages"),       # idem
-    "submission.manage": Rule("analysis", "relaunch, restart, recover or cancel submissions"),  # idem
-    "experiment.members": Rule("superuser", "manage the experiment's members"),
+    "experiment.view": Rule(Role.ANALYSIS, "see the experiment and its campaigns"),
+    "campaign.create": Rule(Role.ANALYSIS, "create campaigns"),
+    "campaign.edit": Rule(Role.ANALYSIS, "change campaigns"),
+    "stage.edit": Rule(Role.ANALYSIS, "change stages"),         # production stages: raised to production below
+    "stage.launch": Rule(Role.ANALYSIS, "launch stages"),       # idem
+    "submission.manage": Rule(Role.ANALYSIS, "relaunch, restart, recover or cancel submissions"),  # idem
+    "experiment.members": Rule(Role.SUPERUSER, "manage the experiment's members"),
     "experiment.onboard": Rule(None, "onboard experiments and their service credentials"),
     "experiment.create": Rule(None, "create experiments"),
-    "audit.view": Rule("superuser", "read the audit trail"),
+    "audit.view": Rule(Role.SUPERUSER, "read the audit trail"),
 }
 
 ROLE_SENSITIVE = {"stage.edit", "stage.launch", "submission.manage"}
 
 
-def role_in(user: User | None, experiment_id: int) -> str | None:
+def role_in(user: User | None, experiment_id: int) -> Role | None:
     """The user's effective role in the experiment (global superusers are superusers everywhere)."""
     if user is None:
         return None
     if user.is_superuser:
-        return "superuser"
+        return Role.SUPERUSER
     for m in user.memberships:
         if m.experiment_id == experiment_id:
-            return m.role
+            return Role(m.role)
     return None
 
 
-def allowed(user: User | None, action: str, experiment_id: int | None = None,
-            stage_role: str | None = None) -> bool:
+def allowed(actor: Actor, action: str, experiment_id: int | None = None, stage_role: str | None = None) -> bool:
     try:
-        check(user, action, experiment_id, stage_role)
+        check(actor, action, experiment_id, stage_role)
     except (NotFound, PermissionDenied, NotAuthenticated):
         return False
     return True
 
 
-def check(user: User | None, action: str, experiment_id: int | None = None, stage_role: str | None = None) -> None:
-    """Raise unless ``user`` may do ``action`` in the experiment.
+def _person(actor: Actor) -> User:
+    if actor.user is None or not actor.user.is_active:
+        raise NotAuthenticated("Sign in first.")
+    return actor.user
 
-    Raises NotAuthenticated (no user), NotFound (not a member: the object is hidden), PermissionDenied
-    (member without the needed role), KeyError for an unknown action (a programming error).
+
+def check_admin(actor: Actor, what: str) -> None:
+    """Raise NotAuthenticated / PermissionDenied unless a system actor or a global superuser."""
+    if actor.is_system:
+        return
+    if not _person(actor).is_superuser:
+        raise PermissionDenied(f"Only poms_dd administrators may {what}.")
+
+
+def check_self_or_admin(actor: Actor, user: User, what: str) -> None:
+    """Like :func:`check_admin`, but a person may also act on their own account."""
+    if not actor.is_user(user):
+        check_admin(actor, what)
+
+
+def check(actor: Actor, action: str, experiment_id: int | None = None, stage_role: str | None = None) -> None:
+    """Raise unless ``actor`` may do ``action`` in the experiment (system actors always may).
+
+    Raises NotAuthenticated (nobody signed in), NotFound (not a member: the object is hidden),
+    PermissionDenied (member without the needed role), KeyError for an unknown action (a programming error).
     """
     rule = RULES[action]
-    if user is None or not user.is_active:
-        raise NotAuthenticated("Sign in first.")
-    if rule.min_role is None:
-        if not user.is_superuser:
-            raise PermissionDenied(f"Only poms_dd administrators may {rule.description}.")
+    if actor.is_system:
         return
+    if rule.min_role is None:
+        check_admin(actor, rule.description)
+        return
+    user = _person(actor)
     if experiment_id is None:
         raise ValueError(f"action {action} needs an experiment")
     role = role_in(user, experiment_id)
     if role is None:
         raise NotFound("No such experiment, or you are not a member of it.")
     needed = rule.min_role
-    if action in ROLE_SENSITIVE and stage_role == "production" and RANK[needed] < RANK["production"]:
-        needed = "production"
-    if RANK[role] < RANK[needed]:
+    if action in ROLE_SENSITIVE and stage_role == StageRole.PRODUCTION and needed.rank < Role.PRODUCTION.rank:
+        needed = Role.PRODUCTION
+    if role.rank < needed.rank:
         raise PermissionDenied(f"You need the {needed} role in this experiment to {rule.description}"
-                               + (" of production stages" if needed == "production" else "")
+                               + (" of production stages" if needed == Role.PRODUCTION else "")
                                + f" (you have {role}).")

@@ -15,7 +15,9 @@ from sqlalchemy.orm import sessionmaker
 
 from poms_dd import create_app
 from poms_dd.db import Database
-from poms_dd.devdb import DevPostgres, free_port
+from poms_dd.dev.devdb import DevPostgres, free_port
+from poms_dd.permissions import Actor
+from poms_dd.services.factory import Services
 from poms_dd.settings import Settings
 
 TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
@@ -83,6 +85,16 @@ def session(session_factory):
 def settings(database_url, tmp_path) -> Settings:
     return Settings(database_url=database_url, secret_key="test-secret-key", encryption_key=TEST_ENCRYPTION_KEY,
                     instance_path=str(tmp_path / "instance"))
+
+
+@pytest.fixture
+def services_for(session, settings):
+    """``services_for(user_or_actor)``: the composition root for the test's session, acting as a person (a User,
+    or None for nobody) or as a given Actor (e.g. ``Actor.system_actor("cli:test")``)."""
+    def make(who=None, *, via: str | None = None) -> Services:
+        actor = who if isinstance(who, Actor) else Actor.person(who, via=via)
+        return Services(session, actor, settings=settings)
+    return make
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
 
 from poms_dd.models import Campaign, CampaignStage, Experiment, ExperimentMembership, User
+from poms_dd.services.accounts.credentials import hash_password
 
 
 def make_experiment(session: Session, name: str = "hypot", **kw) -> Experiment:
@@ -19,7 +19,7 @@ def make_experiment(session: Session, name: str = "hypot", **kw) -> Experiment:
 def make_user(session: Session, username: str, password: str | None = "pw", *, superuser: bool = False,
               roles: dict[Experiment, str] | None = None) -> User:
     user = User(username=username, full_name=username.title(), is_superuser=superuser,
-                password_hash=generate_password_hash(password) if password else None)
+                password_hash=hash_password(password) if password else None)
     session.add(user)
     session.flush()
     for exp, role in (roles or {}).items():

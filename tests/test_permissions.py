@@ -2,6 +2,7 @@
 import pytest
 
 from poms_dd import permissions
+from poms_dd.permissions import Actor
 from poms_dd.errors import NotAuthenticated, NotFound, PermissionDenied
 from factories import make_experiment, make_user
 
@@ -20,28 +21,28 @@ def world(session):
 
 def test_non_member_sees_nothing(world):
     with pytest.raises(NotFound):
-        permissions.check(world["ana"], "experiment.view", world["b"].id)
+        permissions.check(Actor.person(world["ana"]), "experiment.view", world["b"].id)
 
 
 def test_analysis_member_cannot_touch_production_stage(world):
-    permissions.check(world["ana"], "stage.edit", world["a"].id, stage_role="analysis")
+    permissions.check(Actor.person(world["ana"]), "stage.edit", world["a"].id, stage_role="analysis")
     with pytest.raises(PermissionDenied, match="production role"):
-        permissions.check(world["ana"], "stage.launch", world["a"].id, stage_role="production")
-    permissions.check(world["prod"], "stage.launch", world["a"].id, stage_role="production")
+        permissions.check(Actor.person(world["ana"]), "stage.launch", world["a"].id, stage_role="production")
+    permissions.check(Actor.person(world["prod"]), "stage.launch", world["a"].id, stage_role="production")
 
 
 def test_onboarding_is_for_global_superusers_only(world):
     with pytest.raises(PermissionDenied):
-        permissions.check(world["boss"], "experiment.onboard")
-    permissions.check(world["root"], "experiment.onboard")
-    permissions.check(world["boss"], "experiment.members", world["a"].id)
+        permissions.check(Actor.person(world["boss"]), "experiment.onboard")
+    permissions.check(Actor.person(world["root"]), "experiment.onboard")
+    permissions.check(Actor.person(world["boss"]), "experiment.members", world["a"].id)
     with pytest.raises(PermissionDenied):
-        permissions.check(world["prod"], "experiment.members", world["a"].id)
+        permissions.check(Actor.person(world["prod"]), "experiment.members", world["a"].id)
 
 
 def test_anonymous_and_inactive_users_are_refused(world, session):
     with pytest.raises(NotAuthenticated):
-        permissions.check(None, "experiment.view", world["a"].id)
+        permissions.check(Actor.anonymous(), "experiment.view", world["a"].id)
     world["prod"].active = False
-    assert not permissions.allowed(world["prod"], "experiment.view", world["a"].id)
-    assert permissions.allowed(world["root"], "experiment.view", world["b"].id)
+    assert not permissions.allowed(Actor.person(world["prod"]), "experiment.view", world["a"].id)
+    assert permissions.allowed(Actor.person(world["root"]), "experiment.view", world["b"].id)

@@ -11,9 +11,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, utcnow
 from .experiment import Experiment, User
+from .vocab import (AutoRecovery, CampaignState, CompletionType, DataHandlingService, Executor, StageRole,
+                    one_of)
 
-DATA_HANDLING_SERVICES = ("sam", "data_dispatcher")
-STAGE_ROLES = ("analysis", "production")
+
+def dd_limits() -> tuple[CheckConstraint, ...]:
+    """The DD settings' ranges, shared by campaigns (defaults) and stages (overrides)."""
+    return (CheckConstraint("dd_worker_timeout IS NULL OR dd_worker_timeout >= 0", name="worker_timeout"),
+            CheckConstraint("dd_idle_timeout IS NULL OR dd_idle_timeout >= 0", name="idle_timeout"),
+            CheckConstraint("dd_load_limit IS NULL OR dd_load_limit > 0", name="load_limit"))
 
 
 class LaunchTemplate(Base):
@@ -24,7 +30,7 @@ class LaunchTemplate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiment.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
-    executor: Mapped[str] = mapped_column(String(16), default="local")
+    executor: Mapped[str] = mapped_column(String(16), default=Executor.LOCAL)
     launch_host: Mapped[str | None] = mapped_column(String(200))
     launch_account: Mapped[str | None] = mapped_column(String(100))
     setup: Mapped[str] = mapped_column(Text, default="")
@@ -35,7 +41,7 @@ class LaunchTemplate(Base):
 
     __table_args__ = (
         UniqueConstraint("experiment_id", "name"),
-        CheckConstraint("executor IN ('local', 'ssh')", name="executor"),
+        one_of("executor", Executor, name="executor"),
     )
 
 
@@ -47,14 +53,14 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiment.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
-    data_handling_service: Mapped[str] = mapped_column(String(32), default="sam")
+    data_handling_service: Mapped[str] = mapped_column(String(32), default=DataHandlingService.SAM)
     keywords: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSONB, default=list)
     dd_worker_timeout: Mapped[int | None] = mapped_column(Integer)
     dd_idle_timeout: Mapped[int | None] = mapped_column(Integer)
     dd_virtual: Mapped[bool] = mapped_column(Boolean, default=False)
     dd_load_limit: Mapped[int | None] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(16), default="active")
+    state: Mapped[str] = mapped_column(String(16), default=CampaignState.ACTIVE)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -66,11 +72,9 @@ class Campaign(Base):
 
     __table_args__ = (
         UniqueConstraint("experiment_id", "name"),
-        CheckConstraint("data_handling_service IN ('sam', 'data_dispatcher')", name="data_handling_service"),
-        CheckConstraint("state IN ('active', 'inactive')", name="state"),
-        CheckConstraint("dd_worker_timeout IS NULL OR dd_worker_timeout >= 0", name="worker_timeout"),
-        CheckConstraint("dd_idle_timeout IS NULL OR dd_idle_timeout >= 0", name="idle_timeout"),
-        CheckConstraint("dd_load_limit IS NULL OR dd_load_limit > 0", name="load_limit"),
+        one_of("data_handling_service", DataHandlingService, name="data_handling_service"),
+        one_of("state", CampaignState, name="state"),
+        *dd_limits(),
     )
 
 
@@ -82,7 +86,7 @@ class CampaignStage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16), default="analysis")
+    role: Mapped[str] = mapped_column(String(16), default=StageRole.ANALYSIS)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     sam_dataset: Mapped[str | None] = mapped_column(String(500))
     data_dispatcher_dataset_query: Mapped[str | None] = mapped_column(Text)
@@ -95,7 +99,7 @@ class CampaignStage(Base):
     dd_idle_timeout: Mapped[int | None] = mapped_column(Integer)
     dd_virtual: Mapped[bool | None] = mapped_column(Boolean)
     dd_load_limit: Mapped[int | None] = mapped_column(Integer)
-    completion_type: Mapped[str] = mapped_column(String(16), default="complete")
+    completion_type: Mapped[str] = mapped_column(String(16), default=CompletionType.COMPLETE)
     completion_pct: Mapped[int] = mapped_column(Integer, default=95)
     output_file_patterns: Mapped[str] = mapped_column(String(500), default="%")
     output_ancestor_depth: Mapped[int] = mapped_column(Integer, default=1)
@@ -103,7 +107,7 @@ class CampaignStage(Base):
     job_config: Mapped[str] = mapped_column(String(500), default="")
     param_overrides: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     test_param_overrides: Mapped[list[Any]] = mapped_column(JSONB, default=list)
-    auto_recovery: Mapped[str] = mapped_column(String(16), default="none")
+    auto_recovery: Mapped[str] = mapped_column(String(16), default=AutoRecovery.NONE)
     launch_template_id: Mapped[int | None] = mapped_column(ForeignKey("launch_template.id", ondelete="SET NULL"))
     hold: Mapped[bool] = mapped_column(Boolean, default=False)
     cron_schedule: Mapped[str | None] = mapped_column(String(100))
@@ -119,17 +123,15 @@ class CampaignStage(Base):
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "name"),
-        CheckConstraint("role IN ('analysis', 'production')", name="role"),
+        one_of("role", StageRole, name="role"),
         CheckConstraint("NOT (data_dispatcher_dataset_query IS NOT NULL AND data_dispatcher_project_id IS NOT NULL)",
                         name="query_xor_project"),
         CheckConstraint("data_dispatcher_project_id IS NULL OR data_dispatcher_project_id > 0", name="project_id"),
-        CheckConstraint("dd_worker_timeout IS NULL OR dd_worker_timeout >= 0", name="worker_timeout"),
-        CheckConstraint("dd_idle_timeout IS NULL OR dd_idle_timeout >= 0", name="idle_timeout"),
-        CheckConstraint("dd_load_limit IS NULL OR dd_load_limit > 0", name="load_limit"),
+        *dd_limits(),
         CheckConstraint("completion_pct BETWEEN 0 AND 100", name="completion_pct"),
-        CheckConstraint("completion_type IN ('complete', 'located')", name="completion_type"),
+        one_of("completion_type", CompletionType, name="completion_type"),
         CheckConstraint("output_ancestor_depth >= 1", name="ancestor_depth"),
-        CheckConstraint("auto_recovery IN ('none', 'failed', 'not_done', 'all')", name="auto_recovery"),
+        one_of("auto_recovery", AutoRecovery, name="auto_recovery"),
     )
 
 

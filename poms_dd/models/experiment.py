@@ -8,10 +8,8 @@ from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, utcnow
+from .vocab import AuthMethod, Role, Service, one_of
 
-ROLES = ("analysis", "production", "superuser")
-SERVICES = ("metacat", "data_dispatcher", "rucio")
-AUTH_METHODS = ("password", "token_file", "x509")
 
 
 class Experiment(Base):
@@ -70,7 +68,7 @@ class ServiceCredential(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiment.id", ondelete="CASCADE"))
     service: Mapped[str] = mapped_column(String(32))
-    method: Mapped[str] = mapped_column(String(32), default="password")
+    method: Mapped[str] = mapped_column(String(32), default=AuthMethod.PASSWORD)
     username: Mapped[str | None] = mapped_column(String(200))
     secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     token_file: Mapped[str | None] = mapped_column(String(500))
@@ -82,8 +80,8 @@ class ServiceCredential(Base):
 
     __table_args__ = (
         UniqueConstraint("experiment_id", "service"),
-        CheckConstraint("service IN ('metacat', 'data_dispatcher', 'rucio')", name="service"),
-        CheckConstraint("method IN ('password', 'token_file', 'x509')", name="method"),
+        one_of("service", Service, name="service"),
+        one_of("method", AuthMethod, name="method"),
     )
 
 
@@ -129,14 +127,14 @@ class ExperimentMembership(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiment.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(32), default="analysis")
+    role: Mapped[str] = mapped_column(String(32), default=Role.ANALYSIS)
 
     user: Mapped[User] = relationship(back_populates="memberships")
     experiment: Mapped[Experiment] = relationship(back_populates="memberships")
 
     __table_args__ = (
         UniqueConstraint("user_id", "experiment_id"),
-        CheckConstraint("role IN ('analysis', 'production', 'superuser')", name="role"),
+        one_of("role", Role, name="role"),
     )
 
 

@@ -11,10 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..db import Base, utcnow
 from .campaign import CampaignStage
 from .experiment import User
+from .vocab import DataHandlingService, ParentKind, SubmissionStatus, one_of
 
-SUBMISSION_STATUSES = ("queued", "launching", "created", "running", "completed", "completed_with_failures",
-                       "launch_failed", "cancelled", "abandoned", "held")
-PARENT_KINDS = ("recovery", "dependency", "relaunch")
 
 
 class Submission(Base):
@@ -24,8 +22,8 @@ class Submission(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stage_id: Mapped[int] = mapped_column(ForeignKey("campaign_stage.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(32), default="queued")
-    data_handling_service: Mapped[str] = mapped_column(String(32), default="data_dispatcher")
+    status: Mapped[str] = mapped_column(String(32), default=SubmissionStatus.QUEUED)
+    data_handling_service: Mapped[str] = mapped_column(String(32), default=DataHandlingService.DATA_DISPATCHER)
     launcher_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id", ondelete="SET NULL"))
     parent_kind: Mapped[str | None] = mapped_column(String(16))
@@ -44,12 +42,9 @@ class Submission(Base):
         back_populates="submission", uselist=False, cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'launching', 'created', 'running', 'completed', "
-                        "'completed_with_failures', 'launch_failed', 'cancelled', 'abandoned', 'held')",
-                        name="status"),
-        CheckConstraint("parent_kind IS NULL OR parent_kind IN ('recovery', 'dependency', 'relaunch')",
-                        name="parent_kind"),
-        CheckConstraint("data_handling_service IN ('sam', 'data_dispatcher')", name="data_handling_service"),
+        one_of("status", SubmissionStatus, name="status"),
+        one_of("parent_kind", ParentKind, name="parent_kind", nullable=True),
+        one_of("data_handling_service", DataHandlingService, name="data_handling_service"),
     )
 
 

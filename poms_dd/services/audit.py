@@ -6,12 +6,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import permissions
-from ..errors import NotFound
 from ..models import AuditEvent, Experiment
+from ..permissions import Actor
+from .scope import Scope
 
 
-def record(session: Session, actor: str, action: str, object_type: str, object_id: int | None,
+def record(session: Session, actor: Actor, action: str, object_type: str, object_id: int | None,
            *, experiment_id: int | None = None, before: dict[str, Any] | None = None,
            after: dict[str, Any] | None = None, summary: str = "") -> AuditEvent:
     """Add an AuditEvent to the session (committed with the caller's transaction).
@@ -23,7 +23,7 @@ def record(session: Session, actor: str, action: str, object_type: str, object_i
         keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
         changed_before = {k: before.get(k) for k in keys}
         changed_after = {k: after.get(k) for k in keys}
-    event = AuditEvent(actor=actor, action=action, object_type=object_type, object_id=object_id,
+    event = AuditEvent(actor=actor.name, action=action, object_type=object_type, object_id=object_id,
                        experiment_id=experiment_id, before=changed_before, after=changed_after, summary=summary)
     session.add(event)
     return event
@@ -35,9 +35,10 @@ PAGE_SIZE = 50
 class AuditService:
     """Reading the audit trail of one experiment (experiment superusers and administrators)."""
 
-    def __init__(self, session: Session, actor):
+    def __init__(self, session: Session, actor: Actor):
         self.session = session
         self.actor = actor
+        self.scope = Scope(session, actor)
 
     def page(self, experiment_name: str, page: int = 1, object_type: str | None = None,
              per_page: int = PAGE_SIZE) -> tuple[Experiment, list[AuditEvent], bool]:
@@ -45,10 +46,7 @@ class AuditService:
 
         Raises NotFound (no such experiment, or not a member), PermissionDenied (needs the superuser role).
         """
-        exp = self.session.scalar(select(Experiment).where(Experiment.name == experiment_name))
-        if exp is None:
-            raise NotFound("No such experiment, or you are not a member of it.")
-        permissions.check(self.actor, "audit.view", exp.id)
+        exp = self.scope.experiment(experiment_name, "audit.view")
         query = select(AuditEvent).where(AuditEvent.experiment_id == exp.id)
         if object_type:
             query = query.where(AuditEvent.object_type == object_type)

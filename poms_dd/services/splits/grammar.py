@@ -94,3 +94,16 @@ def timestamp(syntax: str, name: str, value: str) -> dt.datetime:
         raise InvalidInput(f"{syntax}: {name} must be a date/time like 2026-01-31 or 2026-01-31T12:00:00Z "
                            f"(UTC unless an offset is given) or Unix seconds, got {value!r}.") from None
     return (t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t).astimezone(dt.timezone.utc)
+
+
+def render_duration(seconds: int) -> str:
+    """The shortest ``<integer><unit>`` text for a duration (``duration`` reads it back)."""
+    if seconds == 0:
+        return "0s"
+    unit, size = next((u, s) for u, s in UNITS if seconds % s == 0)
+    return f"{seconds // size}{unit}"
+
+
+def render_time(t: dt.datetime) -> str:
+    """An aware datetime as ISO UTC with ``Z`` (``timestamp`` reads it back)."""
+    return t.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat() + "Z"

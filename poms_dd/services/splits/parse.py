@@ -12,24 +12,16 @@ Syntax accepted (whitespace around names, parameters and separators is ignored):
 
 Durations are ``<integer><unit>`` with unit s, m, h, d or w; times are ISO dates/datetimes (UTC unless an
 offset is given) or integer Unix seconds.  ``parse`` raises InvalidInput with a message naming the split
-type, the parameter and the offending value.
-
-The parts: :mod:`.catalogue` (the split types), :mod:`.grammar` (shared lexical readers), :mod:`.params`
-(per-type parameter validation), :mod:`.spec` (the value types) and :mod:`.render` (canonical text).
+type, the parameter and the offending value.  Each type's own parameters are read by its module.
 """
 from __future__ import annotations
 
 import re
 
 from ...errors import InvalidInput
-from .catalogue import (QUERY_DD_PROJECT_ID, QUERY_FORM_TEXT, QUERY_MQL, QUERY_OPTIONAL, SPLIT_TYPES,
-                        SplitTypeInfo)
 from .grammar import split_top
-from .params import PARSE
-from .spec import ListItem, SplitSpec
-
-__all__ = ["parse", "parse_optional", "SplitSpec", "ListItem", "SplitTypeInfo", "SPLIT_TYPES",
-           "QUERY_MQL", "QUERY_DD_PROJECT_ID", "QUERY_OPTIONAL", "QUERY_FORM_TEXT"]
+from .registry import SPLIT_TYPES
+from .spec import SplitSpec
 
 
 def parse_optional(text: str | None) -> SplitSpec | None:
@@ -50,11 +42,11 @@ def parse(text: str) -> SplitSpec:
     kind, body = m.group(1).lower(), m.group(2)
     if kind not in SPLIT_TYPES:
         raise InvalidInput(f"Unknown split type {m.group(1)!r}. Known types: {_known()}.")
-    syntax = SPLIT_TYPES[kind].syntax
-    label = syntax if len(syntax) <= 20 else f"{kind}(...)"
+    split_type = SPLIT_TYPES[kind]
+    label = split_type.syntax if len(split_type.syntax) <= 20 else f"{kind}(...)"
     split_top(body or "", ",", label)  # checks that parentheses, brackets and quotes balance
-    return SplitSpec(kind, PARSE[kind](label, (body or "").strip()))
+    return SplitSpec(split_type, split_type.parse_params(label, (body or "").strip()))
 
 
 def _known() -> str:
-    return ", ".join(i.syntax for i in SPLIT_TYPES.values())
+    return ", ".join(t.syntax for t in SPLIT_TYPES.values())

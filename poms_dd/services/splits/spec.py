@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import product
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from .catalogue import SPLIT_TYPES, SplitTypeInfo
 from .grammar import looks_prefixed_or_quoted
-from .render import RENDER
+
+if TYPE_CHECKING:                      # the types import this module for ListItem
+    from .base import SplitType
 
 
 @dataclass(frozen=True)
@@ -34,27 +34,30 @@ class SplitSpec:
     None) (new).
     """
 
-    kind: str
+    split_type: "SplitType"
     params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
-    def info(self) -> SplitTypeInfo:
-        return SPLIT_TYPES[self.kind]
+    def kind(self) -> str:
+        return self.split_type.kind
+
+    @property
+    def info(self) -> "SplitType":
+        return self.split_type
 
     @property
     def query_form(self) -> str:
-        return self.info.query_form
+        return self.split_type.query_form
 
     @property
     def parameter_launch(self) -> bool:
-        return self.info.parameter_launch
+        return self.split_type.parameter_launch
 
     @property
     def text(self) -> str:
         """The canonical form: ``parse(spec.text) == spec``."""
-        return RENDER[self.kind](self.params)
+        return self.split_type.render(self.params)
 
     def combinations(self) -> list[str]:
-        """multiparam only: every combination joined with '_', the first list varying fastest as in POMS
-        (a_d, b_d, a_e, b_e for [a,b],[d,e]); launch k uses element k."""
-        return ["_".join(reversed(c)) for c in product(*reversed(self.params["lists"]))]
+        """multiparam only: every combination, in launch order (see ``multiparam.py``)."""
+        return self.split_type.combinations(self.params)

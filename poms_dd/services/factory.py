@@ -1,0 +1,100 @@
+"""The composition root: every service for one database session and one actor, and the adapters.
+
+Views, the CLI, the demo and the worker build services only here::
+
+    services = Services(session, actor, settings=settings, registry=ext.adapters)
+    services.campaigns.create_campaign("hypot", {...})
+
+Each service is built on first use and then reused for this session and actor.  ``registry`` is the
+per-process adapter cache (``AdapterRegistry``, held by the app's extension object or the worker), so logins
+and tokens are reused across requests and jobs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from ..adapters import ExperimentAdapters
+from ..crypto import SecretBox
+from ..db import utcnow
+from ..errors import ConfigurationError
+from ..models import Experiment
+from ..permissions import Actor
+from ..settings import Settings
+from .accounts.signin import SignInService
+from .accounts.users import UserService
+from .audit import AuditService
+from .campaigns.campaigns import CampaignService
+from .campaigns.cloning import CloneService
+from .campaigns.dependencies import DependencyService
+from .ini.service import CampaignIniService
+from .onboarding.connections import AdapterRegistry, ConnectionService
+from .onboarding.service import OnboardingService
+from .scope import Scope
+
+
+class Services:
+    """Hands out the services of one session and one actor (people and system actors alike)."""
+
+    def __init__(self, session: Session, actor: Actor, *, settings: Settings | None,
+                 registry: AdapterRegistry | None = None, clock: Callable[[], dt.datetime] = utcnow):
+        self.session = session
+        self.actor = actor
+        self.settings = settings
+        self.registry = registry if registry is not None else AdapterRegistry()
+        self.clock = clock
+
+    def acting_as(self, actor: Actor) -> "Services":
+        """The same session, settings and adapter cache for another actor."""
+        return Services(self.session, actor, settings=self.settings, registry=self.registry, clock=self.clock)
+
+    @cached_property
+    def scope(self) -> Scope:
+        return Scope(self.session, self.actor)
+
+    @cached_property
+    def connections(self) -> ConnectionService:
+        """Raises ConfigurationError when built without settings (the encryption key and instance path)."""
+        if self.settings is None:
+            raise ConfigurationError("reaching the experiments' services needs the settings "
+                                     "(POMS_DD_ENCRYPTION_KEY, POMS_DD_INSTANCE_PATH)")
+        return ConnectionService(SecretBox.from_settings(self.settings), self.settings.instance_path, self.registry)
+
+    def adapters(self, experiment: Experiment) -> ExperimentAdapters:
+        """The experiment's MetaCat / DD / Rucio adapters.  Callers check permissions first."""
+        return self.connections.adapters(experiment)
+
+    @cached_property
+    def signin(self) -> SignInService:
+        return SignInService(self.session, self.clock)
+
+    @cached_property
+    def users(self) -> UserService:
+        return UserService(self.session, self.actor, self.clock)
+
+    @cached_property
+    def campaigns(self) -> CampaignService:
+        return CampaignService(self.session, self.actor, self.scope)
+
+    @cached_property
+    def dependencies(self) -> DependencyService:
+        return DependencyService(self.session, self.actor, self.scope)
+
+    @cached_property
+    def cloning(self) -> CloneService:
+        return CloneService(self.session, self.actor, self.scope)
+
+    @cached_property
+    def ini(self) -> CampaignIniService:
+        return CampaignIniService(self.session, self.actor, self.scope)
+
+    @cached_property
+    def onboarding(self) -> OnboardingService:
+        return OnboardingService(self.session, self.actor, self.connections)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        return AuditService(self.session, self.actor)

@@ -1,0 +1,275 @@
+"""Campaign INI import and export (SPEC §2.13), compatible with POMS campaign files.
+
+``CampaignIniService(session, actor)``:
+
+* ``export_text(experiment, campaign_id)`` → ``(campaign, text)``: deterministic text (stages in
+  dependency order, ties by name; every key written, in a fixed order), so export → import → export gives
+  the same bytes.
+* ``import_text(experiment, text, replace=False)`` → :class:`ImportResult`: checks the whole file
+  first and raises ``InvalidInput`` whose ``field_errors`` maps ``"[section] key"`` to every message; nothing
+  is written then.  Otherwise creates the campaign (or, with ``replace``, updates the existing one of that
+  name) with its stages, dependencies and launch templates in one transaction, audited.
+
+The file format and key names are described in ``config/example_campaign.ini`` and in
+``ini_schema``/``ini_plan``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ...errors import Conflict, InvalidInput, NotFound
+from ...models import Campaign, CampaignStage, Experiment, LaunchTemplate, StageDependency, Submission
+from ...permissions import Actor
+from .. import audit
+from ..scope import Scope
+from . import schema as S
+from .format import Problem, section_header, write, where
+from .model import CampaignPlan
+from .plan import build_plan
+
+PREAMBLE = ["poms_dd campaign file (POMS campaign INI format with poms_dd's Data Dispatcher settings).",
+            "Import: poms-dd ini import EXPERIMENT FILE  or the campaign import page."]
+TEMPLATE_FIELDS = ("executor", "launch_host", "launch_account", "setup", "command_template")
+
+
+@dataclass
+class ImportResult:
+    campaign: Campaign
+    created: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def stage_order(stages: list[CampaignStage]) -> list[CampaignStage]:
+    """Providers before consumers; among stages that are ready, alphabetical."""
+    by_name = {s.name: s for s in stages}
+    needs = {s.name: {d.provider.name for d in s.dependencies if d.provider.campaign_id == s.campaign_id}
+             for s in stages}
+    done: list[str] = []
+    remaining = sorted(by_name)
+    while remaining:
+        ready = [n for n in remaining if needs[n] <= set(done)] or remaining[:1]
+        done.append(ready[0])
+        remaining.remove(ready[0])
+    return [by_name[n] for n in done]
+
+
+def _provider_name(campaign: Campaign, provider: CampaignStage) -> str:
+    """A stage of this campaign by name; of another campaign as ``CAMPAIGN/STAGE``."""
+    return provider.name if provider.campaign_id == campaign.id else f"{provider.campaign.name}/{provider.name}"
+
+
+def campaign_sections(campaign: Campaign) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The campaign as ``[(header, [(key, text), ...]), ...]`` in export order."""
+    stages = stage_order(list(campaign.stages))
+    items = [(k.ini, k.write(getattr(campaign, k.field))) for k in S.CAMPAIGN_KEYS]
+    items.insert(3, ("campaign_stage_list", ",".join(s.name for s in stages)))
+    out = [(section_header("campaign"), items)]
+    templates: dict[str, LaunchTemplate] = {}
+    position = {s.name: i for i, s in enumerate(stages)}
+    for st in stages:
+        tname = st.launch_template.name if st.launch_template else ""
+        if st.launch_template:
+            templates[tname] = st.launch_template
+        values = {"job_type": tname, "login_setup": tname}
+        out.append((section_header("campaign_stage", st.name),
+                    [(k.ini, values[k.field] if k.field in values else k.write(getattr(st, k.field)))
+                     for k in S.STAGE_KEYS]))
+    for st in stages:
+        names = [_provider_name(campaign, d.provider) for d in st.dependencies]
+        deps = sorted(zip(names, st.dependencies), key=lambda nd: (position.get(nd[0], len(stages)), nd[0]))
+        if deps:
+            items = []
+            for n, (name, dep) in enumerate(deps, start=1):
+                items += [(f"campaign_stage_{n}", name), (f"file_pattern_{n}", dep.file_pattern)]
+            out.append((section_header("dependencies", st.name), items))
+    for name in sorted(templates):
+        t = templates[name]
+        out.append((section_header("login_setup", name), [(k.ini, S.fmt(getattr(t, k.field)))
+                                                          for k in S.LOGIN_SETUP_KEYS]))
+        out.append((section_header("job_type", name), [("launch_script", t.command_template or "")]))
+    return out
+
+
+def render(campaign: Campaign) -> str:
+    return write(campaign_sections(campaign), PREAMBLE)
+
+
+def _snapshot(campaign: Campaign) -> dict[str, str]:
+    """``{"[section] key": text}``: the audit trail then shows exactly which settings an import changed."""
+    return {f"{header} {key}": value for header, items in campaign_sections(campaign) for key, value in items}
+
+
+def _field_errors(problems: list[Problem]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for p in problems:
+        out.setdefault(p.where, []).append(p.message)
+    return out
+
+
+class CampaignIniService:
+    """Import/export of campaign INI files; checks permissions and owns the transaction."""
+
+    def __init__(self, session: Session, actor: Actor, scope: Scope | None = None):
+        self.session = session
+        self.actor = actor
+        self.scope = scope or Scope(session, actor)
+
+    def authorize_import(self, experiment: str) -> Experiment:
+        """The experiment, if the actor may import campaigns into it (``campaign.create``); else raises
+        NotAuthenticated/NotFound/PermissionDenied."""
+        return self.scope.experiment(experiment, "campaign.create")
+
+    def campaign_id(self, experiment: str, name: str) -> int:
+        """The id of campaign ``name``.  Raises NotFound, or the permission errors of ``experiment.view``."""
+        exp = self.scope.experiment(experiment)
+        cid = self.session.scalar(select(Campaign.id).where(Campaign.experiment_id == exp.id, Campaign.name == name))
+        if cid is None:
+            raise NotFound(f"Experiment {exp.name} has no campaign named {name!r}.")
+        return cid
+
+    def export_text(self, experiment: str, campaign_id: int) -> tuple[Campaign, str]:
+        """Raises NotAuthenticated/NotFound/PermissionDenied (permissions), NotFound (no such campaign)."""
+        campaign = self.scope.campaign_in(experiment, campaign_id)
+        return campaign, render(campaign)
+
+    def import_text(self, experiment: str, text: str, *, replace: bool = False) -> ImportResult:
+        """Import a campaign file.  Raises InvalidInput (every problem, nothing saved), Conflict (a concurrent
+        change), NotAuthenticated/NotFound/PermissionDenied (permissions)."""
+        exp = self.authorize_import(experiment)
+        plan, problems = build_plan(text, exp.name)
+        existing = None
+        if plan.name:
+            existing = self.session.scalar(select(Campaign).where(Campaign.experiment_id == exp.id,
+                                                                  Campaign.name == plan.name))
+        if existing is not None and not replace:
+            problems.append(Problem("[campaign] name", f"experiment {exp.name} already has a campaign named "
+                                    f"{plan.name!r}; import with replace (--replace, or tick 'Replace') to update "
+                                    "it, or choose another name."))
+        if existing is not None and replace:
+            self.scope.check("campaign.edit", exp.id)
+            problems += self._removal_problems(existing, plan)
+        roles = {s.values.get("role") for s in plan.stages}
+        roles |= {s.role for s in existing.stages} if existing is not None and replace else set()
+        for role in sorted(r for r in roles if r):
+            self.scope.check("stage.edit", exp.id, stage_role=role)
+        templates = self._templates(exp, plan, replace, problems)
+        external = self._external_providers(exp, plan, problems)
+        if problems:
+            raise InvalidInput(f"The campaign file has {len(problems)} problem{'s' if len(problems) > 1 else ''}; "
+                               "nothing was imported.", field_errors=_field_errors(problems))
+        try:
+            campaign, created = self._write(exp, plan, existing, templates, external)
+        except IntegrityError:
+            self.session.rollback()
+            raise Conflict("The campaign or one of its launch templates was changed by someone else at the same "
+                           "time; import the file again.") from None
+        return ImportResult(campaign, created, plan.warnings)
+
+    def _removal_problems(self, existing: Campaign, plan: CampaignPlan) -> list[Problem]:
+        keep = {s.name for s in plan.stages}
+        problems = []
+        for st in existing.stages:
+            if st.name in keep:
+                continue
+            count = self.session.scalar(select(func.count()).select_from(Submission)
+                                        .where(Submission.stage_id == st.id))
+            if count:
+                problems.append(Problem("[campaign] campaign_stage_list", f"stage {st.name!r} has {count} "
+                                        "submission(s) and cannot be removed by an import; keep its section."))
+        return problems
+
+    def _external_providers(self, exp: Experiment, plan: CampaignPlan,
+                            problems: list[Problem]) -> dict[str, CampaignStage]:
+        """``CAMPAIGN/STAGE`` providers → the stages of other campaigns of the experiment."""
+        out: dict[str, CampaignStage] = {}
+        in_file = {s.name for s in plan.stages}
+        for sp in plan.stages:
+            for provider, _, label in sp.dependencies:
+                if provider in in_file or provider in out:
+                    continue
+                camp_name, _, stage_name = provider.rpartition("/")
+                stage = self.session.scalar(
+                    select(CampaignStage).join(Campaign).where(Campaign.experiment_id == exp.id,
+                                                               Campaign.name == camp_name,
+                                                               Campaign.name != plan.name,
+                                                               CampaignStage.name == stage_name))
+                if stage is None:
+                    problems.append(Problem(label, f"experiment {exp.name} has no other campaign {camp_name!r} "
+                                            f"with a stage {stage_name!r}."))
+                else:
+                    out[provider] = stage
+        return out
+
+    def _templates(self, exp: Experiment, plan: CampaignPlan, replace: bool,
+                   problems: list[Problem]) -> dict[str, LaunchTemplate | None]:
+        """name → existing row (None: create).  Records problems for missing or conflicting templates."""
+        out: dict[str, LaunchTemplate | None] = {}
+        for name, tp in plan.templates.items():
+            row = self.session.scalar(select(LaunchTemplate).where(LaunchTemplate.experiment_id == exp.id,
+                                                                   LaunchTemplate.name == name))
+            if not tp.defined and row is None:
+                problems.append(Problem(tp.ref, f"no [login_setup]/[job_type] sections for {name!r} in the file and "
+                                        f"no launch template named {name!r} in experiment {exp.name}."))
+            elif tp.defined and row is not None and not replace and any(
+                    getattr(row, f) != tp.values[f] for f in TEMPLATE_FIELDS):
+                problems.append(Problem(where("login_setup", name), f"experiment {exp.name} already has a launch "
+                                        f"template named {name!r} with different settings; import with replace to "
+                                        "overwrite it (other campaigns using it change too), or rename the "
+                                        "[login_setup]/[job_type] sections."))
+            out[name] = row
+        return out
+
+    def _write(self, exp: Experiment, plan: CampaignPlan, existing: Campaign | None,
+               templates: dict[str, LaunchTemplate | None],
+               external: dict[str, CampaignStage]) -> tuple[Campaign, bool]:
+        s = self.session
+        before = _snapshot(existing) if existing is not None else None
+        campaign = existing or Campaign(experiment_id=exp.id, created_by_id=self.actor.user_id)
+        for key, value in plan.values.items():
+            setattr(campaign, key, value)
+        s.add(campaign)
+        rows: dict[str, LaunchTemplate] = {}
+        for name, row in templates.items():
+            tp = plan.templates[name]
+            if row is None:
+                row = LaunchTemplate(experiment_id=exp.id, name=name)
+                s.add(row)
+            if tp.defined:
+                for f in TEMPLATE_FIELDS:
+                    setattr(row, f, tp.values[f])
+            rows[name] = row
+        for st in campaign.stages:
+            st.dependencies.clear()
+        s.flush()
+        by_name = {st.name: st for st in campaign.stages}
+        for st in [st for st in campaign.stages if st.name not in {p.name for p in plan.stages}]:
+            campaign.stages.remove(st)
+        for sp in plan.stages:
+            st = by_name.get(sp.name)
+            if st is None:
+                st = CampaignStage(name=sp.name, owner_id=self.actor.user_id)
+                campaign.stages.append(st)
+            for cursor, split in (("split_cursor", "split_type"), ("test_split_cursor", "test_split_type")):
+                if getattr(st, split) != sp.values.get(split):
+                    setattr(st, cursor, {})
+            for key, value in sp.values.items():
+                setattr(st, key, value)
+            st.launch_template = rows[sp.template] if sp.template else None
+            by_name[sp.name] = st
+        s.flush()
+        for sp in plan.stages:
+            for provider, pattern, _ in sp.dependencies:
+                target = by_name[provider] if provider in by_name else external[provider]
+                by_name[sp.name].dependencies.append(StageDependency(provider=target, file_pattern=pattern))
+        s.flush()
+        after = _snapshot(campaign)
+        audit.record(s, self.actor, "campaign.import", "campaign", campaign.id,
+                     experiment_id=exp.id, before=before, after=after,
+                     summary=f"{'replaced' if existing else 'imported'} campaign {campaign.name} from an INI file "
+                             f"({len(plan.stages)} stage(s))")
+        s.commit()
+        return campaign, existing is None

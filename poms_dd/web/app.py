@@ -1,0 +1,69 @@
+"""The Flask application: settings, the extension object, CSRF, sign-in, blueprints and error handlers.
+
+Per-app objects live in ``app.extensions["poms_dd"]`` (a :class:`PomsDD`); there is no module-level app.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Mapping
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from ..db import Database
+from ..paths import data_dir
+from ..permissions import Actor
+from ..services.factory import Services
+from ..services.onboarding.connections import AdapterRegistry
+from ..settings import Settings
+
+
+class PomsDD:
+    """The extension object: settings, database and the per-experiment adapter cache of this process."""
+
+    def __init__(self, settings: Settings, db: Database):
+        self.settings = settings
+        self.db = db
+        self.adapters = AdapterRegistry()
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["poms_dd"] = self
+
+    def services(self, session, actor: Actor) -> Services:
+        """The composition root for one session and actor, sharing this process's adapter cache."""
+        return Services(session, actor, settings=self.settings, registry=self.adapters)
+
+
+def _settings_from(config: Settings | Mapping[str, str] | None) -> Settings:
+    if isinstance(config, Settings):
+        return config.validated()
+    return Settings.from_env(config)
+
+
+def create_app(config: Settings | Mapping[str, str] | None = None, *, db: Database | None = None) -> Flask:
+    """Build the web application.
+
+    Raises ConfigurationError (with every missing setting named) when the configuration is incomplete.
+    """
+    settings = _settings_from(config)
+    # Handlers belong to the host (gunicorn, the CLI); the level of poms_dd's own loggers is ours.
+    logging.getLogger("poms_dd").setLevel(settings.log_level.upper())
+    app = Flask("poms_dd", template_folder=str(data_dir("templates")), instance_path=None)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    PomsDD(settings, db or Database(settings.database_url)).init_app(app)
+    csrf = CSRFProtect(app)
+    app.extensions["poms_dd_csrf"] = csrf
+    from . import auth, errors, request
+    auth.init_auth(app)
+    app.teardown_appcontext(request.close_session)
+    errors.register(app)
+    from .views import register_views
+    register_views(app)
+    return app

@@ -1,0 +1,1 @@
+"""Onboarding pages and API (SPEC §7): experiments, connection tests, tokens, members."""

@@ -1,0 +1,1 @@
+"""Campaign configuration pages, JSON API and INI files (SPEC §2)."""
