@@ -1,7 +1,8 @@
 """Engine, sessions and the declarative base.
 
 One ``Database`` per app lives in ``app.extensions["poms_dd"].db``.  Web requests get one session each
-(``request_session``), committed by the service that owns the transaction and closed at teardown.
+(``poms_dd.web.request.db_session``), committed by the service that owns the transaction and closed at teardown;
+the CLI and the worker open their own.
 """
 from __future__ import annotations
 

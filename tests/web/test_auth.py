@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from poms_dd import create_app
 from poms_dd.db import Database
-from poms_dd.models import ApiToken, AuditEvent
+from poms_dd.models import ApiToken, AuditEvent, User
 from poms_dd.permissions import Actor
 from poms_dd.services.accounts.users import UserService
 from factories import csrf_token, login, make_experiment, make_user
@@ -390,3 +390,26 @@ def test_only_administrators_create_users_or_tokens_for_others(session):
     as_(alice).create_token(alice, "mine")
     as_(root).create_token(bob, "for bob")
     assert as_(root).create_user("eve").username == "eve"
+
+
+def test_an_unexpected_error_under_api_is_json_and_on_a_page_is_html(app, client, session):
+    """Nothing the error handler knows: the person still gets our page (or JSON), never Flask's default."""
+    app.config["TESTING"] = False             # as deployed: unhandled errors become 500 responses
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.route("/api/_boom")
+    def _api_boom():
+        raise RuntimeError("kaboom /secret/path")
+
+    @app.route("/_boom")
+    def _page_boom():
+        raise RuntimeError("kaboom /secret/path")
+
+    make_user(session, "carol", "secret-pw")
+    token = _token(session, session.scalars(select(User).where(User.username == "carol")).one())
+    response = client.get("/api/_boom", headers=_bearer(token))
+    assert response.status_code == 500 and response.is_json
+    assert response.json["error"] == "InternalServerError" and "kaboom" not in response.get_data(as_text=True)
+    page = client.get("/_boom")
+    assert page.status_code == 500 and page.mimetype == "text/html"
+    assert "Server error" in page.get_data(as_text=True) and "kaboom" not in page.get_data(as_text=True)
