@@ -1262,24 +1262,14 @@ def main() -> int:
     tb = Testbed()
     try:
         seed = Seed(tb)
-        if want("infra"):
-            infra_checks(tb)
-        if want("auth"):
-            auth_checks(tb)
-        if want("seed"):
-            seed_checks(tb, seed)
-        if want("mql"):
-            metacat_read_checks(tb, seed)
-        if want("mc-writes"):
-            metacat_write_checks(tb, seed)
-        if want("dd"):
-            dd_checks(tb, seed)
-        if want("concurrency"):
-            concurrency_checks(tb, seed)
-        if want("rucio"):
-            rucio_checks(tb, seed)
-        if want("hooks"):
-            hooks_checks(tb)
+        sections = (("infra", lambda: infra_checks(tb)), ("auth", lambda: auth_checks(tb)),
+                    ("seed", lambda: seed_checks(tb, seed)), ("mql", lambda: metacat_read_checks(tb, seed)),
+                    ("mc-writes", lambda: metacat_write_checks(tb, seed)), ("dd", lambda: dd_checks(tb, seed)),
+                    ("concurrency", lambda: concurrency_checks(tb, seed)), ("rucio", lambda: rucio_checks(tb, seed)),
+                    ("hooks", lambda: hooks_checks(tb)))          # hooks last: reset and seed wipe the state
+        for name, checks in sections:
+            if want(name):
+                checks()
     finally:
         rc, out = tb.stop()
     if want("infra"):
