@@ -146,7 +146,7 @@ def search_projects() -> Response:
     with store.lock:
         out = []
         for p in store.projects.values():
-            if not dd_query.matches(tree, p.attributes):
+            if not dd_query.matches(tree, p.attributes, {"owner": p.owner, "state": p.state}):
                 continue
             if "state" in data and p.state != data["state"]:
                 continue
