@@ -811,7 +811,15 @@ def dd_checks(tb: Testbed, seed: Seed) -> None:
         expect(got and "file_handles" not in got[0], "with_files=False")
         got = anon.search_projects("poms = true and campaign_stage_id in (11, 12)")
         eq([p["project_id"] for p in got], [pid], "and / in () without auth")
-    run(S, 'search_projects("campaign_stage_id = 12") and friends', search)
+        got = {p["project_id"] for p in bob.search_projects("owner = 'alice'", state="all")}
+        expect(pid in got and qid not in got, f"owner = 'alice' {got}")
+        got = {p["project_id"] for p in bob.search_projects("state = 'active' and campaign_stage_id present",
+                                                            state="all")}
+        expect({pid, qid} <= got, f"state = 'active' {got}")
+        eq(bob.search_projects("state = 'cancelled' and owner = alice and poms = true", state="all"), [],
+           "state = 'cancelled' (none yet)")
+    run(S, 'search_projects("campaign_stage_id = 12"), ("owner = \'alice\'"), ("state = \'active\'") and friends',
+        search)
 
     def worker_flow():
         h = alice.next_file(pid, stagger=0, timeout=5, worker_id="wa")
@@ -847,11 +855,15 @@ def dd_checks(tb: Testbed, seed: Seed) -> None:
                what="listed user file_done")
         raises(DDWebAPIError, lambda: alice.file_done(pid, f"hypot:{h['name']}", worker_id="other"), status=403,
                what="wrong worker_id")
-        raises(DDWebAPIError, lambda: alice.file_done(pid, f"hypot:{disk[5]['name']}", worker_id="wa"), status=404,
-               what="not reserved")
+        raises(DDWebAPIError, lambda: alice.file_done(pid, f"hypot:{disk[5]['name']}", worker_id="wa"), status=403,
+               what="never reserved (so not by this worker)")
         eq(alice.file_done(pid, f"hypot:{h['name']}", worker_id="wb")["state"], "done", "owner releases bob's")
+        raises(DDWebAPIError, lambda: alice.file_done(pid, f"hypot:{h['name']}", worker_id="wb"), status=403,
+               what="second file_done of a released handle")
+        raises(DDWebAPIError, lambda: alice.file_failed(pid, f"hypot:{h['name']}", worker_id="wb"), status=403,
+               what="file_failed of a released handle")
         eq(bob.next_file(qid, stagger=0, timeout=1, worker_id="wb"), False, "not authorized → next_file False")
-    run(S, "users may next_file but not release (403); wrong worker 403; not reserved 404; 403 → False",
+    run(S, "users may next_file but not release (403); wrong worker 403; a second release 403; 403 → False",
         permissions)
 
     def quirks_500():
@@ -859,8 +871,8 @@ def dd_checks(tb: Testbed, seed: Seed) -> None:
                status=500, what="release of a handle not in the project (§8)")
         raises(DDWebAPIError, lambda: bob.search_projects("campaign_stage_id = = 12"), status=500,
                what="malformed search query (§8)")
-        raises(DDWebAPIError, lambda: bob.search_projects("owner = alice"), status=500,
-               what="object attribute in search (2.0.3, §1.5)")
+        raises(DDWebAPIError, lambda: bob.search_projects("id = 1"), status=500,
+               what="object attribute other than owner/state in search (2.0.3)")
         got = {p["project_id"] for p in bob.search_projects("campaign_stage_id in 100:200")}
         expect(pid in got, "range on a plain attribute is ignored (2.0.3 compiles it to true)")
         lp = alice.list_projects(with_replicas=True)

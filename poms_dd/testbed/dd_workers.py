@@ -105,11 +105,11 @@ def release() -> Response:
             # 2.0.3 dereferences None here and answers 500 (mirrored, PROTOCOLS §7/§8)
             raise RuntimeError(f"handle {handle_id} is not in project {p.project_id}")
         h = p.handles[i]
+        worker_id = request.args.get("worker_id")
+        if worker_id and h.worker_id != worker_id:     # before the state: a released handle has no worker (403)
+            raise DDError(403, "Not authorized: wrong worker_id")
         if h.state != "reserved":
             raise DDError(404, "Handle not found or was not reserved")
-        worker_id = request.args.get("worker_id")
-        if worker_id and h.worker_id != worker_id:
-            raise DDError(403, "Not authorized: wrong worker_id")
         if not yes("failed"):
             p.set_handle_state(i, "done")
         elif yes("retry", "yes"):
