@@ -3,7 +3,7 @@ create_dataset, add_files, retire_file, create_namespace, create_named_query, se
 lives in ``metacat_declare``.
 
 Statuses and texts follow MetaCat's ``data_handler.py``: create_dataset 401/404/403/409; add_files and
-retire_file answer 403 without a token (as the real server does); create_namespace 400 when it exists.
+retire_file answer 403 without a token (as the real server does); create_namespace 409 when it exists.
 """
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def create_namespace() -> Response:
             if not acc.admin and owner_role not in acc.roles:
                 return text("Permission denied", 403)
         if name in s.namespaces:
-            return text("Namespace already exists", 400)
+            return text("Namespace already exists", 409)
         ns = Namespace(name, owner_user=None if owner_role else user, owner_role=owner_role or None, creator=user,
                        description=request.args.get("description") or "", created_timestamp=s.now())
         s.namespaces[name] = ns

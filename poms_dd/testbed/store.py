@@ -44,7 +44,11 @@ class File(_NamespacedName):
     retired_by: str | None = None
     retired_timestamp: float | None = None
     updated_by: str | None = None
-    updated_timestamp: float | None = None
+    updated_timestamp: float | None = None    # MetaCat sets it when the file row is written: creation first
+
+    def __post_init__(self) -> None:
+        if self.updated_timestamp is None:
+            self.updated_timestamp = self.created_timestamp
 
 
 @dataclass(slots=True)
