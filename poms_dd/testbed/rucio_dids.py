@@ -115,11 +115,10 @@ def list_replicas() -> Response:
 def _didjson_answer(store: Store, did: str) -> dict:
     scope, name = did.split(":", 1)
     entry = store.rucio_dids.get(did)
-    if entry is not None:
-        files = list(_collection_files(store, did))
+    if entry is not None:                        # Rucio 41.5.1 leaves bytes and length of a collection null
         return {"scope": scope, "name": name, "type": entry["type"], "account": entry.get("account", "poms"),
-                "bytes": sum(_file_info(store, f)["bytes"] or 0 for f in files), "length": len(files),
-                "md5": None, "adler32": None, "open": entry.get("open", True), "monotonic": False}
+                "bytes": None, "length": None, "md5": None, "adler32": None, "open": entry.get("open", True),
+                "monotonic": False}
     if did in store.replicas:
         return {**_file_info(store, did), "type": "FILE", "account": "poms", "length": None, "open": None}
     raise RucioError(404, "DataIdentifierNotFound", f"Data identifier '{did}' not found")
