@@ -9,8 +9,8 @@ through the clients (``get_dataset_files`` + ``get_file`` metadata), never from 
 Prints ``PASS``/``FAIL`` per check and a summary; exit status 1 if anything failed.
 
 Sections: infra (banner, SIGTERM, --state), auth, metacat (reads, every MQL form, §8 failures, writes),
-dd (every endpoint of PROTOCOLS §1.2, timeouts via tick, concurrency), rucio, perf (100k files: create_project
-and summary=count), and with ``--big`` a 1,000,000-file seed.
+dd (every endpoint of PROTOCOLS §1.2, timeouts via tick, concurrency), rucio, error-pages (webpie 500s),
+perf (100k files: create_project and summary=count), and with ``--big`` a 1,000,000-file seed.
 """
 from __future__ import annotations
 
@@ -1185,6 +1185,42 @@ def rucio_checks(tb: Testbed, seed: Seed) -> None:
     run(S, "errors carry ExceptionClass / ExceptionMessage (client raises the named class)", headers)
 
 
+def error_page_checks(tb: Testbed) -> None:
+    """Unexpected server errors of MetaCat and DD: webpie's "Application error" page (500, text/html)."""
+    S = "error-pages"
+
+    def page(e, what: str, exception: str) -> None:
+        eq(e.StatusCode, 500, what)
+        body = e.Body or ""
+        for want in ("<h2>Application error</h2>", "<h3>", "<pre>Traceback (most recent call last):",
+                     "/usr/lib/python3/site-packages/", exception):
+            expect(want in body, f"{what}: page lacks {want!r}: {body[:300]}")
+
+    def metacat():
+        e = raises(WebAPIError, lambda: tb.mc().query("files from hypot:raw where created_timestamp > 5"),
+                   status=500, what="PostgreSQL error")
+        page(e, "MetaCat query failing in PostgreSQL", "psycopg2")
+        tb.hook("fault", service="mc", status=500, count=1, message="OperationalError: connection lost")
+        e = raises(WebAPIError, lambda: tb.mc().get_dataset("hypot:raw"), status=500, what="injected 500")
+        page(e, "MetaCat injected 500", "OperationalError: connection lost")
+    run(S, "MetaCat: uncaught errors and injected 500s are webpie Application error pages", metacat)
+
+    def dd():
+        c = tb.dd("poms", "we")
+        pid = c.create_project(["hypot:e.root"], project_attributes={"virtual": True})["project_id"]
+        e = raises(DDWebAPIError, lambda: c.file_done(pid, "hypot:not_there.root"), status=500, what="crash")
+        page(e, "DD release of a handle not in the project", "AttributeError")
+        tb.hook("fault", service="dd", status=500, count=1)
+        e = raises(DDWebAPIError, lambda: c.get_project(pid), status=500, what="injected 500")
+        page(e, "DD injected 500", "injected fault: HTTP 500")
+    run(S, "DD: uncaught errors and injected 500s are webpie Application error pages", dd)
+
+    def rucio():
+        from rucio.common.exception import DataIdentifierNotFound
+        raises(DataIdentifierNotFound, lambda: tb.rucio("poms").get_did("hypot", "nothing"), what="Rucio error")
+    run(S, "Rucio keeps its ExceptionClass errors", rucio)
+
+
 def hooks_checks(tb: Testbed) -> None:
     """Runs last on the main testbed: reset and seed wipe its state."""
     S = "hooks"
@@ -1274,7 +1310,8 @@ def main() -> int:
     global VERBOSE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--big", action="store_true", help="also run the 1,000,000-file seed (needs ~3 GB RAM)")
-    ap.add_argument("--only", nargs="*", help="sections: infra auth seed mql mc-writes dd concurrency rucio hooks perf")
+    ap.add_argument("--only", nargs="*",
+                    help="sections: infra auth seed mql mc-writes dd concurrency rucio error-pages hooks perf")
     ap.add_argument("-v", action="store_true", help="tracebacks for unexpected exceptions")
     args = ap.parse_args()
     VERBOSE = args.v
@@ -1290,6 +1327,7 @@ def main() -> int:
                     ("seed", lambda: seed_checks(tb, seed)), ("mql", lambda: metacat_read_checks(tb, seed)),
                     ("mc-writes", lambda: metacat_write_checks(tb, seed)), ("dd", lambda: dd_checks(tb, seed)),
                     ("concurrency", lambda: concurrency_checks(tb, seed)), ("rucio", lambda: rucio_checks(tb, seed)),
+                    ("error-pages", lambda: error_page_checks(tb)),
                     ("hooks", lambda: hooks_checks(tb)))          # hooks last: reset and seed wipe the state
         for name, checks in sections:
             if want(name):

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 
 from .dd_common import DDError, caller_of, is_admin, js, project_of, yes
 from .dd_json import handle_json, replica_json
+from .errors import ServerError
 from .store import Account, Handle, Project, Store, current_store
 
 bp = Blueprint("workers", __name__)
@@ -103,7 +104,7 @@ def release() -> Response:
         i = p.handle_index.get(f"{parts[1]}:{parts[2]}")
         if i is None:
             # 2.0.3 dereferences None here and answers 500 (mirrored, PROTOCOLS §7/§8)
-            raise RuntimeError(f"handle {handle_id} is not in project {p.project_id}")
+            raise ServerError("AttributeError: 'NoneType' object has no attribute 'WorkerID'")
         h = p.handles[i]
         worker_id = request.args.get("worker_id")
         if worker_id and h.worker_id != worker_id:     # before the state: a released handle has no worker (403)

@@ -13,7 +13,7 @@ from urllib.parse import unquote_plus
 from flask import Blueprint, Response, request
 
 from . import metacat_writes
-from .errors import text_error
+from .errors import ServerError, text_error
 from .metacat_json import (MCError, caller, dataset_json, dataset_parents, datasets_of, file_json, find_file, js,
                            json_seq, named_query_json, namespace_json, owns_namespace, parse_name,
                            request_json, store, text, touch, yes)
@@ -80,6 +80,8 @@ def query() -> Response:
         try:
             result = evaluate(s, query_text, namespace=namespace, include_retired=include_retired)
         except QueryFailure as exc:
+            if exc.status >= 500:                  # PostgreSQL's error is uncaught on the real server
+                raise ServerError(exc.message) from exc
             return text(exc.message, exc.status)
         if result.kind == "dataset":
             records = [dataset_json(s, d, with_provenance) for d in result.items]

@@ -12,6 +12,7 @@ import re
 from flask import Blueprint, Response, request
 
 from ..mql import parse
+from .errors import ServerError
 from .metacat_declare import declare_files
 from .metacat_json import (MCError, authenticated, authorize_namespace, dataset_json, file_json, find_file,
                            is_admin, js, json_seq, named_query_json, namespace_json, owns_namespace, parse_name,
@@ -33,7 +34,7 @@ def _query_files(s: Store, query_text: str, namespace: str | None = None) -> lis
     try:
         result = evaluate(s, query_text, namespace=namespace)
     except QueryFailure as exc:
-        raise MCError(500, exc.message) from exc
+        raise ServerError(exc.message) from exc
     if result.kind != "file":
         raise MCError(400, f"Invalid file query: {query_text}")
     return result.items
