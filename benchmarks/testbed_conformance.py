@@ -9,8 +9,8 @@ through the clients (``get_dataset_files`` + ``get_file`` metadata), never from 
 Prints ``PASS``/``FAIL`` per check and a summary; exit status 1 if anything failed.
 
 Sections: infra (banner, SIGTERM, --state), auth, metacat (reads, every MQL form, §8 failures, writes),
-dd (every endpoint of PROTOCOLS §1.2, timeouts via tick, concurrency), rucio, perf (100k files: create_project
-and summary=count), and with ``--big`` a 1,000,000-file seed.
+dd (every endpoint of PROTOCOLS §1.2, timeouts via tick, concurrency), rucio, error-pages (webpie 500s),
+perf (100k files: create_project and summary=count), and with ``--big`` a 1,000,000-file seed.
 """
 from __future__ import annotations
 
@@ -704,6 +704,16 @@ def metacat_write_checks(tb: Testbed, seed: Seed) -> None:
                what="duplicate named query")
     run(S, "create_named_query then files selected by it", named)
 
+    def namespace_and_timestamps():
+        raises(AlreadyExistsError, lambda: poms.create_namespace("hypot"), what="create_namespace of hypot")
+        seeded = anon.get_file(did=f"hypot:{seed.raw[0]['name']}")
+        expect(seeded["updated_timestamp"] is not None, "seeded file updated_timestamp")
+        declared = anon.get_file(did=f"hypot:{files[1]['name']}")
+        expect(declared["updated_timestamp"] is not None
+               and declared["updated_timestamp"] >= declared["created_timestamp"], f"declared file {declared}")
+    run(S, "create_namespace of an existing namespace → 409 AlreadyExistsError; get_file updated_timestamp set",
+        namespace_and_timestamps)
+
     def save_as():
         out = list(poms.query("files from hypot:mc limit 4", save_as=f"hypot:saved_{tag}"))
         eq(len(out), 4, "save_as results")
@@ -811,7 +821,15 @@ def dd_checks(tb: Testbed, seed: Seed) -> None:
         expect(got and "file_handles" not in got[0], "with_files=False")
         got = anon.search_projects("poms = true and campaign_stage_id in (11, 12)")
         eq([p["project_id"] for p in got], [pid], "and / in () without auth")
-    run(S, 'search_projects("campaign_stage_id = 12") and friends', search)
+        got = {p["project_id"] for p in bob.search_projects("owner = 'alice'", state="all")}
+        expect(pid in got and qid not in got, f"owner = 'alice' {got}")
+        got = {p["project_id"] for p in bob.search_projects("state = 'active' and campaign_stage_id present",
+                                                            state="all")}
+        expect({pid, qid} <= got, f"state = 'active' {got}")
+        eq(bob.search_projects("state = 'cancelled' and owner = alice and poms = true", state="all"), [],
+           "state = 'cancelled' (none yet)")
+    run(S, 'search_projects("campaign_stage_id = 12"), ("owner = \'alice\'"), ("state = \'active\'") and friends',
+        search)
 
     def worker_flow():
         h = alice.next_file(pid, stagger=0, timeout=5, worker_id="wa")
@@ -847,11 +865,15 @@ def dd_checks(tb: Testbed, seed: Seed) -> None:
                what="listed user file_done")
         raises(DDWebAPIError, lambda: alice.file_done(pid, f"hypot:{h['name']}", worker_id="other"), status=403,
                what="wrong worker_id")
-        raises(DDWebAPIError, lambda: alice.file_done(pid, f"hypot:{disk[5]['name']}", worker_id="wa"), status=404,
-               what="not reserved")
+        raises(DDWebAPIError, lambda: alice.file_done(pid, f"hypot:{disk[5]['name']}", worker_id="wa"), status=403,
+               what="never reserved (so not by this worker)")
         eq(alice.file_done(pid, f"hypot:{h['name']}", worker_id="wb")["state"], "done", "owner releases bob's")
+        raises(DDWebAPIError, lambda: alice.file_done(pid, f"hypot:{h['name']}", worker_id="wb"), status=403,
+               what="second file_done of a released handle")
+        raises(DDWebAPIError, lambda: alice.file_failed(pid, f"hypot:{h['name']}", worker_id="wb"), status=403,
+               what="file_failed of a released handle")
         eq(bob.next_file(qid, stagger=0, timeout=1, worker_id="wb"), False, "not authorized → next_file False")
-    run(S, "users may next_file but not release (403); wrong worker 403; not reserved 404; 403 → False",
+    run(S, "users may next_file but not release (403); wrong worker 403; a second release 403; 403 → False",
         permissions)
 
     def quirks_500():
@@ -859,8 +881,8 @@ def dd_checks(tb: Testbed, seed: Seed) -> None:
                status=500, what="release of a handle not in the project (§8)")
         raises(DDWebAPIError, lambda: bob.search_projects("campaign_stage_id = = 12"), status=500,
                what="malformed search query (§8)")
-        raises(DDWebAPIError, lambda: bob.search_projects("owner = alice"), status=500,
-               what="object attribute in search (2.0.3, §1.5)")
+        raises(DDWebAPIError, lambda: bob.search_projects("id = 1"), status=500,
+               what="object attribute other than owner/state in search (2.0.3)")
         got = {p["project_id"] for p in bob.search_projects("campaign_stage_id in 100:200")}
         expect(pid in got, "range on a plain attribute is ignored (2.0.3 compiles it to true)")
         lp = alice.list_projects(with_replicas=True)
@@ -1140,16 +1162,18 @@ def rucio_checks(tb: Testbed, seed: Seed) -> None:
         eq(sorted(f["name"] for f in r.list_files(scope, "ds1")), ["f1.root", "f2.root"], "list_files")
         eq(sorted(f["name"] for f in r.list_content(scope, "ds1")), ["f1.root", "f2.root"], "list_content")
         g = r.get_did(scope, "ds1")
-        eq((g["type"], g["length"]), ("DATASET", 2), "get_did dataset")
+        eq((g["type"], g["bytes"], g["length"]), ("DATASET", None, None), "get_did dataset (41.5.1: null sizes)")
         eq(sorted(x["name"] for x in r.list_replicas([{"scope": scope, "name": "ds1"}])), ["f1.root", "f2.root"],
            "list_replicas expands a dataset")
         eq(list(r.list_dids(scope, [{"name": "ds*"}], did_type="dataset")), ["ds1"], "list_dids")
         raw = r.get_did("hypot", "raw")
-        eq(raw["type"], "DATASET", "seeded Rucio dataset hypot:raw")
-        expect(0.95 * 2000 <= raw["length"] <= 2000, f"hypot:raw length {raw['length']}")
+        eq((raw["type"], raw["bytes"], raw["length"]), ("DATASET", None, None), "seeded Rucio dataset hypot:raw")
+        n_raw = sum(1 for _ in r.list_files("hypot", "raw"))
+        expect(0.95 * 2000 <= n_raw <= 2000, f"hypot:raw files {n_raw}")
         h = {f["name"] for f in r.list_files("hypot", "mc")}
         eq(h, {f["name"] for f in seed.mc}, "hypot:mc files")
-    run(S, "get_did, add_dataset, attach_dids, list_files, list_content, list_dids; seeded datasets", dids)
+    run(S, "get_did (dataset bytes/length null), add_dataset, attach_dids, list_files, list_content, list_dids; "
+        "seeded datasets", dids)
 
     def headers():
         from rucio.common.exception import RucioException
@@ -1159,6 +1183,42 @@ def rucio_checks(tb: Testbed, seed: Seed) -> None:
             expect("DataIdentifierNotFound" in type(e).__name__, "exception class from ExceptionClass header")
             expect("nothing.root" in str(e), f"ExceptionMessage carried: {e}")
     run(S, "errors carry ExceptionClass / ExceptionMessage (client raises the named class)", headers)
+
+
+def error_page_checks(tb: Testbed) -> None:
+    """Unexpected server errors of MetaCat and DD: webpie's "Application error" page (500, text/html)."""
+    S = "error-pages"
+
+    def page(e, what: str, exception: str) -> None:
+        eq(e.StatusCode, 500, what)
+        body = e.Body or ""
+        for want in ("<h2>Application error</h2>", "<h3>", "<pre>Traceback (most recent call last):",
+                     "/usr/lib/python3/site-packages/", exception):
+            expect(want in body, f"{what}: page lacks {want!r}: {body[:300]}")
+
+    def metacat():
+        e = raises(WebAPIError, lambda: tb.mc().query("files from hypot:raw where created_timestamp > 5"),
+                   status=500, what="PostgreSQL error")
+        page(e, "MetaCat query failing in PostgreSQL", "psycopg2")
+        tb.hook("fault", service="mc", status=500, count=1, message="OperationalError: connection lost")
+        e = raises(WebAPIError, lambda: tb.mc().get_dataset("hypot:raw"), status=500, what="injected 500")
+        page(e, "MetaCat injected 500", "OperationalError: connection lost")
+    run(S, "MetaCat: uncaught errors and injected 500s are webpie Application error pages", metacat)
+
+    def dd():
+        c = tb.dd("poms", "we")
+        pid = c.create_project(["hypot:e.root"], project_attributes={"virtual": True})["project_id"]
+        e = raises(DDWebAPIError, lambda: c.file_done(pid, "hypot:not_there.root"), status=500, what="crash")
+        page(e, "DD release of a handle not in the project", "AttributeError")
+        tb.hook("fault", service="dd", status=500, count=1)
+        e = raises(DDWebAPIError, lambda: c.get_project(pid), status=500, what="injected 500")
+        page(e, "DD injected 500", "injected fault: HTTP 500")
+    run(S, "DD: uncaught errors and injected 500s are webpie Application error pages", dd)
+
+    def rucio():
+        from rucio.common.exception import DataIdentifierNotFound
+        raises(DataIdentifierNotFound, lambda: tb.rucio("poms").get_did("hypot", "nothing"), what="Rucio error")
+    run(S, "Rucio keeps its ExceptionClass errors", rucio)
 
 
 def hooks_checks(tb: Testbed) -> None:
@@ -1250,7 +1310,8 @@ def main() -> int:
     global VERBOSE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--big", action="store_true", help="also run the 1,000,000-file seed (needs ~3 GB RAM)")
-    ap.add_argument("--only", nargs="*", help="sections: infra auth seed mql mc-writes dd concurrency rucio hooks perf")
+    ap.add_argument("--only", nargs="*",
+                    help="sections: infra auth seed mql mc-writes dd concurrency rucio error-pages hooks perf")
     ap.add_argument("-v", action="store_true", help="tracebacks for unexpected exceptions")
     args = ap.parse_args()
     VERBOSE = args.v
@@ -1262,24 +1323,15 @@ def main() -> int:
     tb = Testbed()
     try:
         seed = Seed(tb)
-        if want("infra"):
-            infra_checks(tb)
-        if want("auth"):
-            auth_checks(tb)
-        if want("seed"):
-            seed_checks(tb, seed)
-        if want("mql"):
-            metacat_read_checks(tb, seed)
-        if want("mc-writes"):
-            metacat_write_checks(tb, seed)
-        if want("dd"):
-            dd_checks(tb, seed)
-        if want("concurrency"):
-            concurrency_checks(tb, seed)
-        if want("rucio"):
-            rucio_checks(tb, seed)
-        if want("hooks"):
-            hooks_checks(tb)
+        sections = (("infra", lambda: infra_checks(tb)), ("auth", lambda: auth_checks(tb)),
+                    ("seed", lambda: seed_checks(tb, seed)), ("mql", lambda: metacat_read_checks(tb, seed)),
+                    ("mc-writes", lambda: metacat_write_checks(tb, seed)), ("dd", lambda: dd_checks(tb, seed)),
+                    ("concurrency", lambda: concurrency_checks(tb, seed)), ("rucio", lambda: rucio_checks(tb, seed)),
+                    ("error-pages", lambda: error_page_checks(tb)),
+                    ("hooks", lambda: hooks_checks(tb)))          # hooks last: reset and seed wipe the state
+        for name, checks in sections:
+            if want(name):
+                checks()
     finally:
         rc, out = tb.stop()
     if want("infra"):

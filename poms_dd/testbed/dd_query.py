@@ -7,9 +7,11 @@ semantics of the Postgres JSONPath the 2.0.3 server compiles to: lax mode (a sca
 matches any element), type-strict comparisons, three-valued logic (a type mismatch is *unknown*, which ``!``
 keeps unknown and which does not select).
 
-2.0.3 quirks mirrored: object attributes (``owner``, ``state``, ``created``, ``ended``, ``id``, ``query``) raise
-``QueryError`` (the server answers 500); ``name in lo:hi`` on a plain attribute is always true; ``name[0]``
-subscripts raise (AssertionError on the server, 500).
+The project columns ``owner`` and ``state`` are compared as text (``owner = 'bob'``, ``state in ('active',
+'done')``; a non-string constant is a PostgreSQL error, 500), as on the real 2.0.3 server.  2.0.3 quirks
+mirrored: the other object attributes (``created``, ``ended``, ``id``, ``query``) raise ``QueryError`` (the
+server answers 500); ``name in lo:hi`` on a plain attribute is always true; ``name[0]`` subscripts raise
+(AssertionError on the server, 500).
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from typing import Any
 
 from lark import Lark, Token, Tree
 
-UNKNOWN = None
+from .tvl import UNKNOWN, all_of, any_of, json_kind, negate
+
 
 
 class QueryError(ValueError):
@@ -59,47 +62,27 @@ def _constant(node: Tree) -> Any:
     return s[1:-1] if s[:1] in ("'", '"') else s
 
 
-def _kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, (int, float)):
-        return "num"
-    if isinstance(v, str):
-        return "str"
-    return "other"
-
-
 def _cmp1(v: Any, op: str, c: Any) -> bool | None:
     if op in ("~", "!~", "~*", "!~*"):
         if not isinstance(v, str) or not isinstance(c, str):
             return UNKNOWN
         found = re.search(c, v, re.I if op.endswith("*") else 0) is not None
         return found if not op.startswith("!") else not found
-    if _kind(v) != _kind(c) or _kind(v) == "other":
+    kind = json_kind(v)
+    if kind != json_kind(c) or kind in ("o", "z"):
         return UNKNOWN
     if op in ("=", "=="):
         return v == c
     if op == "!=":
         return v != c
-    if _kind(v) == "bool":
+    if kind == "b":
         return UNKNOWN
     return {"<": v < c, "<=": v <= c, ">": v > c, ">=": v >= c}.get(op, UNKNOWN)
 
 
 def _any(values: list, pred) -> bool | None:
     """JSONPath predicate over a sequence: true if any item is true, else unknown if any is, else false."""
-    result: bool | None = False
-    for v in values:
-        r = pred(v)
-        if r:
-            return True
-        if r is UNKNOWN:
-            result = UNKNOWN
-    return result
-
-
-def _not(r: bool | None) -> bool | None:
-    return UNKNOWN if r is UNKNOWN else not r
+    return any_of(pred(v) for v in values)
 
 
 def _path(attrs: dict, dotted: str) -> tuple[bool, Any]:
@@ -112,14 +95,18 @@ def _path(attrs: dict, dotted: str) -> tuple[bool, Any]:
 
 
 class _Evaluator:
-    def __init__(self, attrs: dict) -> None:
+    def __init__(self, attrs: dict, columns: dict[str, str]) -> None:
         self.attrs = attrs
+        self.columns = columns
 
     def values(self, scalar: Tree) -> tuple[str, list]:
         """(mode, items): mode is "any", "all" or "len"."""
         kind = scalar.data
         if kind == "object_attribute":
-            raise QueryError(f"Unrecognized attribute name: {scalar.children[0].value}")
+            column = scalar.children[0].value
+            if column not in self.columns:
+                raise QueryError(f"Unrecognized attribute name: {column}")
+            return "any", [self.columns[column]]
         if kind == "array_subscript":
             raise QueryError("array subscripts are not supported by the 2.0.3 server")
         name = scalar.children[0].value
@@ -138,49 +125,39 @@ class _Evaluator:
         if mode == "all":
             if not items:
                 return False
-            return _not(_any(items, lambda x: _not(pred(x))))
+            return negate(_any(items, lambda x: negate(pred(x))))
         return _any(items, pred)
+
+    def comparison(self, kind: str, ch: list) -> bool | None:
+        """``x OP c``, ``x [not] in lo:hi``, ``x [not] in (c, ...)``; x a project attribute or column."""
+        scalar, consts = ch[0], ([_constant(c) for c in ch[1].children] if kind.endswith("in_set")
+                                 else [_constant(c) for c in ch[1:] if isinstance(c, Tree)])
+        if scalar.data == "object_attribute" and any(not isinstance(c, str) for c in consts):
+            raise QueryError(f"operator does not exist: text = {consts!r}")     # text columns (PostgreSQL)
+        if kind == "cmp_op":
+            op = ch[1].value
+            return self.quantify(scalar, lambda v: _cmp1(v, op, consts[0]))
+        if kind.endswith("in_range"):
+            if scalar.data == "meta_attribute":
+                self.values(scalar)
+                return True                      # 2.0.3: a range on a plain attribute compiles to "true"
+            lo_v, hi_v = consts
+            r = self.quantify(scalar, lambda v: all_of((_cmp1(v, ">=", lo_v), _cmp1(v, "<=", hi_v))))
+        else:
+            r = self.quantify(scalar, lambda v: _any(consts, lambda c: _cmp1(v, "=", c)))
+        return negate(r) if kind.startswith("not_") else r
 
     def ev(self, node: Tree) -> bool | None:
         kind = node.data
         ch = node.children
         if kind == "meta_or":
-            result: bool | None = False
-            for c in ch:
-                r = self.ev(c)
-                if r:
-                    return True
-                if r is UNKNOWN:
-                    result = UNKNOWN
-            return result
+            return any_of(self.ev(c) for c in ch)
         if kind == "meta_and":
-            result = True
-            for c in ch:
-                r = self.ev(c)
-                if r is False:
-                    return False
-                if r is UNKNOWN:
-                    result = UNKNOWN
-            return result
+            return all_of(self.ev(c) for c in ch)
         if kind == "meta_not":
-            return _not(self.ev(ch[0]))
-        if kind == "cmp_op":
-            scalar, op, const = ch
-            c = _constant(const)
-            return self.quantify(scalar, lambda v: _cmp1(v, op.value, c))
-        if kind in ("in_range", "not_in_range"):
-            scalar, lo, hi = ch
-            if scalar.data == "meta_attribute":
-                self.values(scalar)
-                return True                      # 2.0.3: a range on a plain attribute compiles to "true"
-            lo_v, hi_v = _constant(lo), _constant(hi)
-            r = self.quantify(scalar, lambda v: _and(_cmp1(v, ">=", lo_v), _cmp1(v, "<=", hi_v)))
-            return r if kind == "in_range" else _not(r)
-        if kind in ("in_set", "not_in_set"):
-            scalar, clist = ch
-            consts = [_constant(c) for c in clist.children]
-            r = self.quantify(scalar, lambda v: _any(consts, lambda c: _cmp1(v, "=", c)))
-            return r if kind == "in_set" else _not(r)
+            return negate(self.ev(ch[0]))
+        if kind in ("cmp_op", "in_range", "not_in_range", "in_set", "not_in_set"):
+            return self.comparison(kind, ch)
         if kind in ("present", "not_present"):
             found, _ = _path(self.attrs, ch[0].value)
             return found if kind == "present" else not found
@@ -193,23 +170,18 @@ class _Evaluator:
             if isinstance(c, str) and r is not True:
                 sub = self.quantify(Tree("meta_attribute", [ch[1]]), lambda v: _cmp1(v, "~", f".*{re.escape(c)}.*"))
                 r = True if sub else (UNKNOWN if UNKNOWN in (r, sub) else False)
-            return r if kind == "constant_in_meta" else _not(r)
+            return r if kind == "constant_in_meta" else negate(r)
         if isinstance(node, Tree) and len(ch) == 1 and isinstance(ch[0], Tree):
             return self.ev(ch[0])
         raise QueryError(f"Unsupported query element {kind}")
 
 
-def _and(a: bool | None, b: bool | None) -> bool | None:
-    if a is False or b is False:
-        return False
-    if a is UNKNOWN or b is UNKNOWN:
-        return UNKNOWN
-    return True
+def matches(tree: Tree, attributes: dict, columns: dict[str, str] | None = None) -> bool:
+    """True when the project satisfies the parsed query; raises ``QueryError`` (server 500).
 
-
-def matches(tree: Tree, attributes: dict) -> bool:
-    """True when the project attributes satisfy the parsed query; raises ``QueryError`` (server 500)."""
-    return _Evaluator(attributes or {}).ev(tree) is True
+    ``attributes`` are the project attributes; ``columns`` the project columns the query may name
+    (``{"owner": ..., "state": ...}``, compared as text)."""
+    return _Evaluator(attributes or {}, columns or {}).ev(tree) is True
 
 
 __all__ = ["parse", "matches", "QueryError", "Token"]

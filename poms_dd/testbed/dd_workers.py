@@ -1,4 +1,4 @@
-"""Data Dispatcher worker-side endpoints (``next_file``, ``release``) and the RSE endpoints (PROTOCOLS §1.4).
+"""Data Dispatcher worker-side endpoints: ``next_file`` and ``release`` (PROTOCOLS §1.2, §1.4).
 
 ``next_file`` takes the lowest-attempts ``initial`` handle that has a replica on an enabled and available RSE
 (any handle for a virtual project) from the project's per-attempts buckets; ``release`` finds its handle through
@@ -6,10 +6,14 @@ the did index, so neither scans every handle of a large project.
 """
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Blueprint, Response, request
 
-from .dd import DDError, _is_admin, _js, _project, _user, _yes, bp, handle_json, replica_json, rse_json
+from .dd_common import DDError, caller_of, is_admin, js, project_of, yes
+from .dd_json import handle_json, replica_json
+from .errors import ServerError
 from .store import Account, Handle, Project, Store, current_store
+
+bp = Blueprint("workers", __name__)
 
 
 def _may_reserve(store: Store, p: Project, user: str) -> bool:
@@ -45,11 +49,11 @@ def _proximity(store: Store, cpu_site: str, rse: str) -> int | None:
 @bp.route("/next_file")
 def next_file() -> Response:
     store = current_store()
-    user = _user(store)
+    user = caller_of(store)
     worker_id = request.args.get("worker_id")
     cpu_site = request.args.get("cpu_site") or "DEFAULT"
     with store.lock:
-        p = _project(store, request.args.get("project_id"))
+        p = project_of(store, request.args.get("project_id"))
         if p.state == "abandoned":
             p.state = "active"
         if p.state != "active":
@@ -59,8 +63,8 @@ def next_file() -> Response:
         i = _pick(store, p)
         if i is None:
             if p.all_final():
-                return _js({"handle": None, "reason": "project inactive", "retry": False})
-            return _js({"handle": None, "reason": "retry", "retry": True})
+                return js({"handle": None, "reason": "project inactive", "retry": False})
+            return js({"handle": None, "reason": "retry", "retry": True})
         now = store.now()
         h = p.set_handle_state(i, "reserved")
         h.attempts += 1
@@ -80,7 +84,7 @@ def next_file() -> Response:
                     replicas[rse_name] = r
         out["replicas"] = replicas
         out["project_attributes"] = p.attributes
-        return _js({"handle": out, "reason": "reserved", "retry": False})
+        return js({"handle": out, "reason": "reserved", "retry": False})
 
 
 @bp.route("/release")
@@ -90,26 +94,26 @@ def release() -> Response:
     parts = handle_id.split(":", 2)
     if len(parts) != 3:
         raise DDError(400, "Handle id must be specified as <project_id>:<namespace>:<name>")
-    user = _user(store)
+    user = caller_of(store)
     with store.lock:
-        p = _project(store, parts[0])
-        if user != p.owner and not _is_admin(store, user):
+        p = project_of(store, parts[0])
+        if user != p.owner and not is_admin(store, user):
             raise DDError(403, "Not authorized")
         if p.state == "abandoned":
             p.state = "active"
         i = p.handle_index.get(f"{parts[1]}:{parts[2]}")
         if i is None:
             # 2.0.3 dereferences None here and answers 500 (mirrored, PROTOCOLS §7/§8)
-            raise RuntimeError(f"handle {handle_id} is not in project {p.project_id}")
+            raise ServerError("AttributeError: 'NoneType' object has no attribute 'WorkerID'")
         h = p.handles[i]
+        worker_id = request.args.get("worker_id")
+        if worker_id and h.worker_id != worker_id:     # before the state: a released handle has no worker (403)
+            raise DDError(403, "Not authorized: wrong worker_id")
         if h.state != "reserved":
             raise DDError(404, "Handle not found or was not reserved")
-        worker_id = request.args.get("worker_id")
-        if worker_id and h.worker_id != worker_id:
-            raise DDError(403, "Not authorized: wrong worker_id")
-        if not _yes("failed"):
+        if not yes("failed"):
             p.set_handle_state(i, "done")
-        elif _yes("retry", "yes"):
+        elif yes("retry", "yes"):
             p.set_handle_state(i, "initial")
         else:
             p.set_handle_state(i, "failed")
@@ -120,38 +124,4 @@ def release() -> Response:
             p.state = "failed" if any(x.state == "failed" for x in p.handles) else "done"
             p.ended_timestamp = now
         store.touch()
-        return _js(handle_json(store, p.project_id, h))
-
-
-@bp.route("/rses")
-def rses() -> Response:
-    store = current_store()
-    with store.lock:
-        return _js([rse_json(r) for r in store.rses.values() if r.is_enabled])
-
-
-@bp.route("/get_rse")
-def get_rse() -> Response:
-    store = current_store()
-    rse = store.rses.get(request.args.get("name", ""))
-    if rse is None:
-        raise DDError(404, "RSE not found")
-    return _js(rse_json(rse))
-
-
-@bp.route("/set_rse_availability")
-def set_rse_availability() -> Response:
-    store = current_store()
-    user = _user(store)
-    if not _is_admin(store, user):
-        raise DDError(403, "Not authorized")          # 2.0.3 returns this tuple reversed; fixed here (README)
-    available = request.args.get("available", "")
-    if available not in ("yes", "no"):
-        raise DDError(400, "available must be yes or no")
-    with store.lock:
-        rse = store.rses.get(request.args.get("name", ""))
-        if rse is None:
-            raise DDError(404, "RSE not found")
-        rse.is_available = available == "yes"
-        store.touch()
-        return _js(rse_json(rse))
+        return js(handle_json(store, p.project_id, h))

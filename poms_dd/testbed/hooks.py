@@ -4,7 +4,8 @@
   server started with;
 * ``POST rse?name=X[&available=yes|no][&enabled=yes|no][&type=DISK|TAPE]`` — create or change an RSE;
 * ``POST tick?seconds=N`` — advance the clock by N seconds, then run the DD daemon's timeout rules once;
-* ``GET state`` — a JSON summary; ``POST fault?service=dd|mc|rucio&status=500&delay=S&count=N`` / ``DELETE fault``.
+* ``GET state`` — a JSON summary; ``POST fault?service=dd|mc|rucio&status=500&delay=S&count=N&message=TEXT`` /
+  ``DELETE fault`` (a 500 on mc/dd is webpie's Application error page with TEXT as the exception).
 Parameters may come as query arguments or as a JSON body.
 """
 from __future__ import annotations
@@ -154,5 +155,6 @@ def fault() -> Response:
         else:
             store.faults[service] = {"status": int(p["status"]) if p.get("status") else None,
                                      "delay": float(p.get("delay") or 0),
-                                     "count": int(p["count"]) if p.get("count") else None}
+                                     "count": int(p["count"]) if p.get("count") else None,
+                                     "message": p.get("message") or None}
         return _json(store.faults)

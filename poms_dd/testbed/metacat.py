@@ -13,14 +13,16 @@ from urllib.parse import unquote_plus
 from flask import Blueprint, Response, request
 
 from . import metacat_writes
-from .metacat_json import (body_json, caller, dataset_json, dataset_parents, datasets_of, file_json, find_file,
-                           js, json_seq, named_query_json, namespace_json, owns_namespace, parse_name, store,
-                           text, touch, yes)
+from .errors import ServerError, text_error
+from .metacat_json import (MCError, caller, dataset_json, dataset_parents, datasets_of, file_json, find_file, js,
+                           json_seq, named_query_json, namespace_json, owns_namespace, parse_name,
+                           request_json, store, text, touch, yes)
 from .mql import QueryFailure, evaluate, summary_count, summary_keys
 from .store import Dataset
 
 VERSION = "4.1.4"
 bp = Blueprint("testbed_metacat", __name__)
+bp.register_error_handler(MCError, text_error)
 
 
 @bp.route("/version")
@@ -36,25 +38,26 @@ def _query_text() -> str:
     return request.get_data(as_text=True) or ""
 
 
-def _target_dataset(s, user, save_as, add_to, namespace):
-    """The dataset save_as creates / add_to names, or an error Response (MetaCat checks these before querying)."""
-    spec = save_as or add_to
-    ns_name, ds_name = parse_name(spec, namespace)
+def _target_dataset(s, user, save_as, add_to, namespace) -> Dataset:
+    """The dataset save_as creates / add_to names; MCError 401/404/403/409 (MetaCat checks before querying)."""
+    if user is None:
+        raise MCError(401, "Authentication required")
+    ns_name, ds_name = parse_name(save_as or add_to, namespace)
     ns = s.namespaces.get(ns_name)
     if ns is None:
-        return None, text(f"Namespace {ns_name} does not exist", 404)
+        raise MCError(404, f"Namespace {ns_name} does not exist")
     if not owns_namespace(s, ns, user):
         verb = "create a dataset in" if save_as else "add files to dataset in"
-        return None, text(f"Permission to {verb} the namespace {ns_name} denied", 403)
+        raise MCError(403, f"Permission to {verb} the namespace {ns_name} denied")
     did = f"{ns_name}:{ds_name}"
     if save_as:
         if did in s.datasets:
-            return None, text(f"Dataset {did} already exists", 409)
+            raise MCError(409, f"Dataset {did} already exists")
         s.datasets[did] = Dataset(ns_name, ds_name, creator=user, created_timestamp=s.now())
         touch(s)
     elif did not in s.datasets:
-        return None, text(f"Dataset {did} does not exist", 404)
-    return s.datasets[did], None
+        raise MCError(404, f"Dataset {did} does not exist")
+    return s.datasets[did]
 
 
 @bp.route("/query", methods=["GET", "POST"])
@@ -71,19 +74,14 @@ def query() -> Response:
     query_text = _query_text()
     s = store()
     with s.lock:
-        user = caller(s)
-        target = None
-        if save_as or add_to:
-            if user is None:
-                return text("Authentication required", 401)
-            target, error = _target_dataset(s, user, save_as, add_to, namespace)
-            if error is not None:
-                return error
+        target = _target_dataset(s, caller(s), save_as, add_to, namespace) if save_as or add_to else None
         if not query_text.strip():
             return js([])
         try:
             result = evaluate(s, query_text, namespace=namespace, include_retired=include_retired)
         except QueryFailure as exc:
+            if exc.status >= 500:                  # PostgreSQL's error is uncaught on the real server
+                raise ServerError(exc.message) from exc
             return text(exc.message, exc.status)
         if result.kind == "dataset":
             records = [dataset_json(s, d, with_provenance) for d in result.items]
@@ -118,10 +116,7 @@ def file() -> Response:
 
 @bp.route("/files", methods=["POST"])
 def files() -> Response:
-    try:
-        lookup = body_json() or []
-    except ValueError as exc:
-        return text(f"Invalid JSON: {exc}", 400)
+    lookup = request_json() or []
     with_meta, with_prov = yes("with_metadata"), yes("with_provenance")
     s = store()
     with s.lock:
@@ -133,19 +128,24 @@ def files() -> Response:
         return js([file_json(f, with_meta, with_prov) for f in found.values()])
 
 
-def _dataset_or_404(s, spec: str | None):
+def _dataset_or_404(s, spec: str | None) -> Dataset:
     ns, name = parse_name(spec)
-    return s.datasets.get(f"{ns}:{name}")
+    ds = s.datasets.get(f"{ns}:{name}")
+    if ds is None:
+        raise MCError(404, "Dataset not found")
+    return ds
+
+
+def _with_dataset(answer) -> Response:
+    """``answer(store, dataset)`` for the dataset named by ``?dataset=ns:name``, under the store lock; 404."""
+    s = store()
+    with s.lock:
+        return answer(s, _dataset_or_404(s, request.args.get("dataset")))
 
 
 @bp.route("/dataset")
 def dataset() -> Response:
-    s = store()
-    with s.lock:
-        ds = _dataset_or_404(s, request.args.get("dataset"))
-        if ds is None:
-            return text("Dataset not found", 404)
-        return js(dataset_json(s, ds))
+    return _with_dataset(lambda s, ds: js(dataset_json(s, ds)))
 
 
 @bp.route("/datasets")
@@ -166,17 +166,15 @@ def _descendants(s, ds: Dataset) -> set[str]:
     return seen
 
 
+def _counts(s, ds: Dataset) -> Response:
+    supersets = sum(1 for d in s.datasets.values() if d is not ds and ds.did in _descendants(s, d))
+    return js({"dataset": ds.did, "file_count": len(ds.fids), "parent_count": len(dataset_parents(s, ds)),
+               "child_count": len(ds.subsets), "superset_count": supersets, "subset_count": len(_descendants(s, ds))})
+
+
 @bp.route("/dataset_counts")
 def dataset_counts() -> Response:
-    s = store()
-    with s.lock:
-        ds = _dataset_or_404(s, request.args.get("dataset"))
-        if ds is None:
-            return text("Dataset not found", 404)
-        supersets = sum(1 for d in s.datasets.values() if d is not ds and ds.did in _descendants(s, d))
-        return js({"dataset": ds.did, "file_count": len(ds.fids), "parent_count": len(dataset_parents(s, ds)),
-                   "child_count": len(ds.subsets), "superset_count": supersets,
-                   "subset_count": len(_descendants(s, ds))})
+    return _with_dataset(_counts)
 
 
 @bp.route("/dataset_files")
@@ -185,8 +183,6 @@ def dataset_files() -> Response:
     s = store()
     with s.lock:
         ds = _dataset_or_404(s, request.args.get("dataset"))
-        if ds is None:
-            return text("Dataset not found", 404)
         by_fid = s.files_by_fid
         files = [by_fid[fid] for fid in ds.fids if fid in by_fid]
         if not include_retired:
@@ -207,10 +203,7 @@ def namespace() -> Response:
 @bp.route("/namespaces", methods=["GET", "POST"])
 def namespaces() -> Response:
     s = store()
-    try:
-        names = body_json() if request.method == "POST" else None
-    except ValueError as exc:
-        return text(f"Invalid JSON: {exc}", 400)
+    names = request_json() if request.method == "POST" else None
     owner_user, owner_role = request.args.get("owner_user"), request.args.get("owner_role")
     with s.lock:
         if names:

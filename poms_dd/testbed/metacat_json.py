@@ -1,5 +1,6 @@
-"""Shared pieces of the testbed's MetaCat face: the store of the request, the caller, MetaCat's JSON shapes
-(``DBFile/DBDataset/DBNamespace/DBNamedQuery.to_jsonable``) and its response conventions."""
+"""Shared pieces of the testbed's MetaCat face: the store of the request, the caller and permission checks,
+MetaCat's JSON shapes (``DBFile/DBDataset/DBNamespace/DBNamedQuery.to_jsonable``), its response conventions and
+``MCError`` (an expected error answer: plain text with MetaCat's status)."""
 from __future__ import annotations
 
 import json
@@ -8,9 +9,14 @@ from typing import Any, Iterable, Iterator
 from flask import Response, current_app, request
 
 from . import tokens
+from .errors import TextError
 from .store import Dataset, File, NamedQuery, Namespace, Store
 
 RS = "\x1e"
+
+
+class MCError(TextError):
+    """An expected MetaCat error answer: ``status`` with a plain-text ``message``."""
 
 
 def store() -> Store:
@@ -58,8 +64,34 @@ def body_json() -> Any:
     return json.loads(raw) if raw else None
 
 
+def request_json() -> Any:
+    """``body_json()``, or MCError 400 ``Invalid JSON: ...``."""
+    try:
+        return body_json()
+    except ValueError as exc:
+        raise MCError(400, f"Invalid JSON: {exc}") from None
+
+
 def caller(s: Store) -> str | None:
     return tokens.caller(s)
+
+
+def authenticated(s: Store, status: int = 401, message: str = "Authentication required") -> str:
+    """The caller, or MCError (MetaCat answers 401 on most writes, 403 on a few)."""
+    user = caller(s)
+    if user is None:
+        raise MCError(status, message)
+    return user
+
+
+def authorize_namespace(s: Store, namespace: str | None, user: str, denied: str) -> None:
+    """MCError 404 when the namespace does not exist, 403 ``denied`` unless the user is admin or owner."""
+    try:
+        allowed = namespace_authorized(s, namespace, user)
+    except KeyError:
+        raise MCError(404, f"Namespace {namespace} does not exist") from None
+    if not allowed:
+        raise MCError(403, denied)
 
 
 def is_admin(s: Store, user: str | None) -> bool:

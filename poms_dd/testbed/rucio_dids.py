@@ -12,10 +12,13 @@ import fnmatch
 import json
 from typing import Iterator
 
-from flask import Response, request
+from flask import Blueprint, Response, request
 
-from .rucio import MAX_DIDS, RucioError, _body, _created, _json, _stream, bp, rse_expression
+from .rucio_common import RucioError, body, created, json_answer, rse_expression, stream
 from .store import Replica, Store, current_store
+
+bp = Blueprint("dids", __name__)
+MAX_DIDS = 1000
 
 
 def _need_scope(store: Store, scope: str) -> None:
@@ -26,7 +29,7 @@ def _need_scope(store: Store, scope: str) -> None:
 @bp.route("/replicas", methods=["POST"])
 def add_replicas() -> Response:
     store = current_store()
-    data = _body()
+    data = body()
     rse = data.get("rse")
     if rse not in store.rses:
         raise RucioError(404, "RSENotFound", f"RSE '{rse}' cannot be found")
@@ -38,7 +41,7 @@ def add_replicas() -> Response:
                           adler32=f.get("adler32"), md5=f.get("md5"), state=f.get("state") or "AVAILABLE")
             store.replicas.setdefault(f"{f['scope']}:{f['name']}", {})[rse] = rep
         store.touch()
-    return _created()
+    return created()
 
 
 def _collection_files(store: Store, did: str, seen: set | None = None) -> Iterator[str]:
@@ -93,7 +96,7 @@ def _replica_record(store: Store, did: str, rses: set[str], schemes: list | None
 @bp.route("/replicas/list", methods=["POST"])
 def list_replicas() -> Response:
     store = current_store()
-    data = _body()
+    data = body()
     dids = data.get("dids") or []
     if len(dids) > MAX_DIDS:
         raise RucioError(400, "InvalidObject", f"Too many DIDs: {len(dids)} > {MAX_DIDS} per call")
@@ -106,17 +109,16 @@ def list_replicas() -> Response:
                 [key] if key in store.replicas else [])
         records = [_replica_record(store, f, rses, data.get("schemes"), bool(data.get("all_states")),
                                    data.get("ignore_availability", True)) for f in dict.fromkeys(files)]
-    return _stream(records)
+    return stream(records)
 
 
-def _did_json(store: Store, did: str) -> dict:
+def _didjson_answer(store: Store, did: str) -> dict:
     scope, name = did.split(":", 1)
     entry = store.rucio_dids.get(did)
-    if entry is not None:
-        files = list(_collection_files(store, did))
+    if entry is not None:                        # Rucio 41.5.1 leaves bytes and length of a collection null
         return {"scope": scope, "name": name, "type": entry["type"], "account": entry.get("account", "poms"),
-                "bytes": sum(_file_info(store, f)["bytes"] or 0 for f in files), "length": len(files),
-                "md5": None, "adler32": None, "open": entry.get("open", True), "monotonic": False}
+                "bytes": None, "length": None, "md5": None, "adler32": None, "open": entry.get("open", True),
+                "monotonic": False}
     if did in store.replicas:
         return {**_file_info(store, did), "type": "FILE", "account": "poms", "length": None, "open": None}
     raise RucioError(404, "DataIdentifierNotFound", f"Data identifier '{did}' not found")
@@ -126,13 +128,13 @@ def _did_json(store: Store, did: str) -> dict:
 def get_did(scope: str, name: str) -> Response:
     store = current_store()
     with store.lock:
-        return _json(_did_json(store, f"{scope}:{name}"))
+        return json_answer(_didjson_answer(store, f"{scope}:{name}"))
 
 
 @bp.route("/dids/<scope>/<name>", methods=["POST"])
 def add_did(scope: str, name: str) -> Response:
     store = current_store()
-    data = _body()
+    data = body()
     did_type = str(data.get("type", "DATASET")).upper()
     if did_type not in ("DATASET", "CONTAINER"):
         raise RucioError(400, "UnsupportedOperation", f"Unsupported DID type {did_type}")
@@ -145,7 +147,7 @@ def add_did(scope: str, name: str) -> Response:
         store.touch()
     if data.get("dids"):
         _attach(store, did, data["dids"])
-    return _created()
+    return created()
 
 
 def _attach(store: Store, did: str, children: list) -> None:
@@ -164,8 +166,8 @@ def _attach(store: Store, did: str, children: list) -> None:
 
 @bp.route("/dids/<scope>/<name>/dids", methods=["POST"])
 def attach_dids(scope: str, name: str) -> Response:
-    _attach(current_store(), f"{scope}:{name}", _body().get("dids") or [])
-    return _created()
+    _attach(current_store(), f"{scope}:{name}", body().get("dids") or [])
+    return created()
 
 
 @bp.route("/dids/<scope>/<name>/dids", methods=["GET"])
@@ -181,9 +183,9 @@ def list_content(scope: str, name: str) -> Response:
             children = list(_collection_files(store, did))
         out = []
         for c in children:
-            info = _did_json(store, c)
+            info = _didjson_answer(store, c)
             out.append({k: info.get(k) for k in ("scope", "name", "type", "bytes", "adler32", "md5")})
-    return _stream(out)
+    return stream(out)
 
 
 @bp.route("/dids/<scope>/<name>/files")
@@ -198,7 +200,7 @@ def list_files(scope: str, name: str) -> Response:
         else:
             raise RucioError(404, "DataIdentifierNotFound", f"Data identifier '{did}' not found")
         out = [{**_file_info(store, f), "guid": None, "events": None} for f in files]
-    return _stream(out)
+    return stream(out)
 
 
 def _filters() -> list[dict]:
@@ -232,5 +234,5 @@ def list_dids(scope: str) -> Response:
                 out.append({"scope": scope, "name": name, "did_type": typ, "bytes": None, "length": None}
                            if long else name)
     if long:
-        return _stream(out)
+        return stream(out)
     return Response("".join(json.dumps(n) + "\n" for n in out), headers={"Content-Type": "application/x-json-stream"})

@@ -5,7 +5,9 @@ Mount points (client URLs in brackets):
 * ``/dd/auth`` DD auth, ``/dd`` DD data                  [DATA_DISPATCHER_URL = BASE/dd]
 * ``/rucio`` Rucio                                       [rucio_host = auth_host = BASE/rucio]
 * ``/_testbed`` test hooks (hooks.py)
-Unhandled exceptions answer 500 with a text body: never 502/503/504, which the clients retry for minutes.
+Unhandled exceptions answer 500, never 502/503/504 (which the clients retry for minutes): on MetaCat and DD as
+webpie's "Application error" HTML page (``errors.application_error``, also for an injected 500), on Rucio and
+the hooks as plain text.
 """
 from __future__ import annotations
 
@@ -17,10 +19,12 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from . import auth, dd, hooks, metacat, rucio
+from .errors import ServerError, application_error, exception_text
 from .store import Store
 
 log = logging.getLogger(__name__)
 PREFIXES = (("/mc/", "mc"), ("/dd/", "dd"), ("/rucio/", "rucio"))
+WEBPIE_SERVICES = ("mc", "dd")      # both run on the webpie framework
 
 
 def _service(path: str) -> str | None:
@@ -43,10 +47,13 @@ def _inject_fault(store: Store) -> Response | None:
                 del store.faults[service]
     if fault.get("delay"):
         time.sleep(fault["delay"])
-    if fault.get("status"):
-        return Response(f"injected fault: HTTP {fault['status']}", status=fault["status"],
-                        content_type="text/plain")
-    return None
+    status = fault.get("status")
+    if not status:
+        return None
+    message = fault.get("message") or f"injected fault: HTTP {status}"
+    if status == 500 and service in WEBPIE_SERVICES:
+        return application_error(service, request.endpoint or request.path, message)
+    return Response(message, status=status, content_type="text/plain")
 
 
 def make_app(store: Store, seed: tuple[str, int | None] = ("demo", None)) -> Flask:
@@ -72,7 +79,12 @@ def make_app(store: Store, seed: tuple[str, int | None] = ("demo", None)) -> Fla
             status = err.code or 500
             return Response(err.description or err.name, status=status if status < 500 else 500,
                             content_type="text/plain")
-        log.error("testbed error on %s %s:\n%s", request.method, request.full_path, traceback.format_exc())
-        return Response(f"{type(err).__name__}: {err}", status=500, content_type="text/plain")
+        if not isinstance(err, ServerError):         # a ServerError mirrors an upstream crash on purpose
+            log.error("testbed error on %s %s:\n%s", request.method, request.full_path, traceback.format_exc())
+        service = _service(request.path)
+        if service in WEBPIE_SERVICES:
+            return application_error(service, request.endpoint or request.path, exception_text(err),
+                                     err.__traceback__)
+        return Response(exception_text(err), status=500, content_type="text/plain")
 
     return app

@@ -16,8 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class _NamespacedName:
+    """``did`` ("namespace:name") for the records that have a ``namespace`` and a ``name``."""
+
+    __slots__ = ()
+
+    @property
+    def did(self) -> str:
+        return f"{self.namespace}:{self.name}"
+
+
 @dataclass(slots=True)
-class File:
+class File(_NamespacedName):
     """A MetaCat file.  ``parents``/``children`` hold fids."""
 
     fid: str
@@ -34,15 +44,15 @@ class File:
     retired_by: str | None = None
     retired_timestamp: float | None = None
     updated_by: str | None = None
-    updated_timestamp: float | None = None
+    updated_timestamp: float | None = None    # MetaCat sets it when the file row is written: creation first
 
-    @property
-    def did(self) -> str:
-        return f"{self.namespace}:{self.name}"
+    def __post_init__(self) -> None:
+        if self.updated_timestamp is None:
+            self.updated_timestamp = self.created_timestamp
 
 
 @dataclass(slots=True)
-class Dataset:
+class Dataset(_NamespacedName):
     """A MetaCat dataset.  ``fids`` keeps insertion order; ``fid_set`` answers membership."""
 
     namespace: str
@@ -59,10 +69,6 @@ class Dataset:
     subsets: list[str] = field(default_factory=list)  # "ns:name" of child datasets
     updated_timestamp: float | None = None
     updated_by: str | None = None
-
-    @property
-    def did(self) -> str:
-        return f"{self.namespace}:{self.name}"
 
     def add(self, fid: str) -> bool:
         if fid in self.fid_set:
@@ -135,7 +141,7 @@ FINAL_HANDLE_STATES = ("done", "failed")
 
 
 @dataclass(slots=True)
-class Handle:
+class Handle(_NamespacedName):
     namespace: str
     name: str
     state: str = "initial"          # initial | reserved | done | failed
@@ -143,10 +149,6 @@ class Handle:
     attempts: int = 0
     attributes: dict[str, Any] = field(default_factory=dict)
     reserved_since: float | None = None
-
-    @property
-    def did(self) -> str:
-        return f"{self.namespace}:{self.name}"
 
 
 @dataclass(slots=True)

@@ -75,11 +75,12 @@ def test_fault_injection_status_count_delay_and_clear(tb, dd, hook):
     assert hook("state", method="GET")["faults"] == {}
 
 
-def test_unhandled_errors_are_500_text(tb, dd):
+def test_unhandled_errors_are_500_application_error_pages_never_retried_statuses(tb, dd):
     tok = dd().Token.encode()
     resp = requests.post(f"{tb.dd_url}/search_projects", data='{"query": "(("}',
                          headers={"X-Authentication-Token": tok}, timeout=10)
-    assert resp.status_code == 500 and resp.headers["Content-Type"].startswith("text/plain")
+    assert resp.status_code == 500 and resp.headers["Content-Type"].startswith("text/html")
+    assert "<h2>Application error</h2>" in resp.text and "Unexpected" in resp.text     # lark's exception
 
 
 def test_seed_reset_and_state(tb, dd, hook):

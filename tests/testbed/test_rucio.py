@@ -73,7 +73,8 @@ def test_dataset_replicas_and_did_calls(tb, rucio):
     reps = list(c.list_replicas([{"scope": "hypot", "name": "mc"}]))
     assert len(reps) == len(tb.store.datasets["hypot:mc"].fids)
     did = c.get_did("hypot", "raw")
-    assert did["type"] == "DATASET" and did["length"] == sum(
+    assert did["type"] == "DATASET" and did["length"] is None        # Rucio 41.5.1 leaves it null
+    assert len(list(c.list_files("hypot", "raw"))) == sum(
         1 for fid in tb.store.datasets["hypot:raw"].fids if tb.store.files_by_fid[fid].did in tb.store.replicas)
     with pytest.raises(DataIdentifierNotFound):
         c.get_did("hypot", "missing")
