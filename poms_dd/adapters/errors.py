@@ -183,8 +183,9 @@ def translate(service: str, operation: str, url: str | None, exc: BaseException,
     request = getattr(exc, "request", None)
     if isinstance(exc, requests.exceptions.RequestException) and getattr(request, "url", None):
         url = request.url.split("?", 1)[0]        # the server actually contacted (maybe the auth server)
-    where = f"{service} at {url}" if url else service
-    who = f" for {who}" if who else (f" for user {identity!r}" if identity else "")
+    # only the variable parts are redacted: our own wording ("poms_dd's login") stays readable
+    where = f"{service} at {secrets.redact(url)}" if url else service
+    who = secrets.redact(f" for {who}" if who else (f" for user {identity!r}" if identity else ""))
     if isinstance(exc, (MalformedReply, StopIteration)):
         reason = clean(exc, 200) if isinstance(exc, MalformedReply) else "the answer was empty"
         detail = (f"{where} sent an answer that cannot be read ({reason}); try again, and tell the "
@@ -208,7 +209,7 @@ def translate(service: str, operation: str, url: str | None, exc: BaseException,
         detail = f"{where}: {clean(exc)}"
     else:
         return None
-    return ExternalServiceError(service, operation, secrets.redact(detail))
+    return ExternalServiceError(service, operation, detail)
 
 
 def _http_detail(service: str, where: str, operation: str, status: int | None, message: str, who: str) -> str:

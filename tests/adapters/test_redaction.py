@@ -63,3 +63,19 @@ def test_all_secrets_of_the_experiment_and_the_tokens_held(testbed, tmp_path, no
     rucio.whoami()
     assert mc.secrets.found_in(mc.client.Token.encode()) and dd.secrets.found_in(dd.client.Token.encode())
     assert rucio.secrets.found_in(rucio.client.auth_token)
+
+
+def test_only_the_variable_parts_of_a_message_are_redacted():
+    """A password that is also a word of our own text ("poms") does not garble the text around it."""
+    import requests
+    from metacat.common.exceptions import WebAPIError
+
+    from poms_dd.adapters.errors import translate
+    response = requests.Response()
+    response.status_code, response._content = 401, b"token of poms expired"
+    response.headers["content-type"] = "text/plain"
+    error = translate("Data Dispatcher", "list RSEs", "http://dd.example/poms/data",
+                      WebAPIError("http://dd.example/poms/data/rses", response), identity="poms",
+                      secrets=Secrets(["poms"]))
+    assert error.detail.startswith("Data Dispatcher does not accept poms_dd's login for user '[redacted]' "
+                                   "(HTTP 401: token of [redacted] expired)")
