@@ -20,6 +20,7 @@ mutable token state, so calls on one adapter are serialised (``_call_lock``); ex
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -89,6 +90,20 @@ class _RucioClient(Client):
         if token == self.auth_token:
             raise CannotAuthenticate("the bearer token was refused; refresh the token file")
         self._poms_use_bearer(token)
+
+
+class _RedactingLog(logging.LoggerAdapter):
+    """rucio-clients' own logger, with the experiment's secrets removed from every record: at DEBUG it logs
+    each request header, ``X-Rucio-Password`` included (it hides only ``X-Rucio-Auth-Token``)."""
+
+    def __init__(self, secrets: Secrets):
+        super().__init__(logging.getLogger("rucio.client.baseclient"), {})
+        self.secrets = secrets
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            self.logger.log(level, "%s", self.secrets.redact(text), **kwargs)
 
 
 def _write_private(path: str, text: str) -> None:
@@ -167,7 +182,8 @@ class RucioAdapter:
         private_dir(self.token_dir)
         return _RucioClient(self.token_dir, self.token_name, self.secrets, bearer=bearer, rucio_host=self.url,
                             auth_host=self.auth_url, account=self.account, auth_type=auth_type, creds=creds,
-                            ca_cert=self.tls.verify, vo=self.conn.rucio_vo, timeout=self.timeout)
+                            ca_cert=self.tls.verify, vo=self.conn.rucio_vo, timeout=self.timeout,
+                            logger=_RedactingLog(self.secrets))
 
     @property
     def client(self) -> _RucioClient:

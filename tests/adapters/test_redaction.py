@@ -79,3 +79,25 @@ def test_only_the_variable_parts_of_a_message_are_redacted():
                       secrets=Secrets(["poms"]))
     assert error.detail.startswith("Data Dispatcher does not accept poms_dd's login for user '[redacted]' "
                                    "(HTTP 401: token of [redacted] expired)")
+
+
+def test_rucio_clients_debug_log_of_the_request_headers_has_no_password(testbed, tmp_path, no_faults):
+    import logging
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+    log = logging.getLogger("rucio.client.baseclient")
+    handler, level = Collect(), log.level
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)                # e.g. forceloglevelDEBUG in a rucio.cfg, or an operator debugging
+    try:
+        cred = Credential(method="password", username="poms", secret="Xq7-S3cr3t-Pw9")
+        with pytest.raises(ExternalServiceError):
+            RucioAdapter(make_conn(testbed, tmp_path, rucio=cred)).whoami()
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    assert any("X-Rucio-Password: [redacted]" in r for r in records), records
+    assert not any("S3cr3t" in r for r in records)
