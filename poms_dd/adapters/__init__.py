@@ -13,8 +13,11 @@ from .data_dispatcher import NO_TIMEOUT, DataDispatcherAdapter
 from .health import check_connection
 from .metacat import MetaCatAdapter, namespace_query, parse_mql
 from .rucio import RucioAdapter
-from .types import (DatasetInfo, DIDInfo, FileHandle, FileInfo, FileReplicas, FileSpec, HandleCounts, Identity,
-                    NextFile, Project, QueryCount, ReplicaLocation, RSEInfo)
+from .dd_types import FileHandle, HandleCounts, NextFile, Project
+from .errors import html_error_text
+from .redaction import Secrets, redact
+from .token_files import read_token_file, secrets_of
+from .types import DatasetInfo, DIDInfo, FileInfo, FileReplicas, FileSpec, Identity, QueryCount, ReplicaLocation, RSEInfo
 
 
 class ExperimentAdapters:
@@ -50,4 +53,5 @@ __all__ = [
     "MetaCatAdapter", "DataDispatcherAdapter", "RucioAdapter", "NO_TIMEOUT", "namespace_query", "parse_mql",
     "DatasetInfo", "DIDInfo", "FileHandle", "FileInfo", "FileReplicas", "FileSpec", "HandleCounts", "Identity",
     "NextFile", "Project", "QueryCount", "ReplicaLocation", "RSEInfo",
+    "Secrets", "redact", "secrets_of", "read_token_file", "html_error_text",
 ]

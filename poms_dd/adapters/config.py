@@ -6,6 +6,7 @@ token library and Rucio token files live (never ``$HOME``, never shared between 
 
 TLS (``ca_path``, ``verify_tls``) and timeouts (``timeout`` plus optional per-service overrides) apply to every
 request of the three adapters, logins included; ``adapters/tls.py`` resolves the CA setting (README.md).
+``token_root`` is the directory bearer-token files must lie in (``adapters/token_files.py``).
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class ExperimentConnection:
     ca_path: str | None = None               # CA bundle file or hashed CA directory (e.g. /etc/grid-security/certificates)
     verify_tls: bool = True                  # False only for test servers with self-made certificates
     rucio_vo: str = "def"
+    token_root: Path | None = None           # token files must lie under this directory (None: anywhere)
 
     def timeout_for(self, service: str) -> float:
         """Seconds per request for ``service`` ("metacat", "data_dispatcher" or "rucio")."""

@@ -9,14 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Iterator, Sequence
 
-
 from ..errors import ConfigurationError, ExternalServiceError, InvalidInput
-from . import tls
 from .clients import PomsMetaCatClient
 from .config import ExperimentConnection
-from .errors import METACAT, MalformedReply, translate
-from .tokens import TokenLibrary, TokenLogin, credential_fingerprint
-from .types import DatasetInfo, FileInfo, Identity, QueryCount
+from .errors import METACAT, MalformedReply, check_reply, raise_translated, scrubbed, translate
+from .token_service import TokenServiceAdapter
+from .types import DatasetInfo, FileInfo, QueryCount
 
 _SAFE_WORD = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _END = object()
@@ -89,37 +87,21 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
-class MetaCatAdapter:
+class MetaCatAdapter(TokenServiceAdapter):
     """One experiment's MetaCat, logged in as its service account.  Every method raises ExternalServiceError
     when MetaCat fails or cannot be reached; query methods raise InvalidInput for MQL MetaCat's parser rejects."""
 
     service = METACAT
+    key = "metacat"
 
     def __init__(self, conn: ExperimentConnection):
         if not conn.metacat_url:
             raise ConfigurationError(f"No MetaCat server URL is configured for experiment {conn.experiment}.")
-        self.url = conn.metacat_url.rstrip("/")
-        self.auth_url = (conn.metacat_auth_url or self.url + "/auth").rstrip("/")
-        self.timeout = conn.timeout_for("metacat")
-        self.tls = tls.resolve(conn.ca_path, conn.verify_tls)
         self.default_namespace = conn.default_namespace
-        library = TokenLibrary(conn.state_dir / "metacat", credential_fingerprint(conn.metacat, self.auth_url))
-        self.client = PomsMetaCatClient(server_url=self.url, auth_server_url=self.auth_url,
-                                        token_library=str(library.path), timeout=self.timeout)
-        self.client.configure(self.tls.verify, self.timeout)
-        self.session = TokenLogin(METACAT, self.client, library, conn.metacat, self.timeout)
-
-    # -- identity -------------------------------------------------------------------------------------------
-    def login(self, force: bool = False) -> Identity:
-        """Log in (``force``: even if a saved token is still fresh) and return who we are."""
-        return self.session.run("log in", lambda: self.session.login(force=force), idempotent=True, ensure=False)
-
-    def identity(self) -> Identity | None:
-        return self.session.identity()
+        self._connect(conn, conn.metacat_url, conn.metacat_auth_url, PomsMetaCatClient)
 
     def version(self) -> str:
-        return self.session.run("get the server version", lambda: self.client.get_version().strip(),
-                                idempotent=True)
+        return self._read("get the server version", self.client.get_version, str).strip()
 
     # -- queries --------------------------------------------------------------------------------------------
     def count(self, mql: str) -> QueryCount:
@@ -128,8 +110,9 @@ class MetaCatAdapter:
             result = next(iter(self.client.query(mql, summary="count")))
             if isinstance(result, list):          # some servers wrap the summary in a list
                 result = result[0] if result else {"count": 0, "total_size": 0}
+            check_reply(result, dict)
             return QueryCount(count=int(result.get("count") or 0), total_size=int(result.get("total_size") or 0))
-        return self.session.run("count the query", call, idempotent=True)
+        return self._read("count the query", call)
 
     def validate(self, mql: str) -> QueryCount:
         """Parse ``mql`` locally with MetaCat's parser (InvalidInput on a syntax error, without any request),
@@ -159,7 +142,7 @@ class MetaCatAdapter:
             except (TypeError, ValueError, KeyError) as exc:     # raised inside the client by a broken reply
                 raise MalformedReply(f"{exc.__class__.__name__}: {exc}") from exc
 
-        first, rest = self.session.run("query files", start, idempotent=True)
+        first, rest = self._read("query files", start)
         return self._stream(first, rest, keys, "query files")
 
     def _stream(self, first: Any, rest: Iterator[Any], keys: tuple[str, ...] | None,
@@ -168,18 +151,19 @@ class MetaCatAdapter:
             return
         received = 0
         try:
-            yield FileInfo.from_json(first, keys)
+            yield FileInfo.from_json(check_reply(first, dict), keys)
             received = 1
             for item in rest:
-                yield FileInfo.from_json(item, keys)
+                yield FileInfo.from_json(check_reply(item, dict), keys)
                 received += 1
         except Exception as exc:     # noqa: BLE001 - every failure of the stream is MetaCat's, reported below
-            error = translate(METACAT, operation, self.url, exc, timeout=self.timeout)
-            if error is None and not isinstance(exc, (ValueError, KeyError, TypeError)):
-                raise                # not a transport or reply problem: a bug of ours, shown as such
-            reason = error.detail if error is not None else f"MetaCat sent a malformed record ({exc!r:.200})"
-            raise ExternalServiceError(METACAT, operation, f"{reason}; the answer broke off after {received} "
-                                       "files, so the file list is incomplete; try again") from exc
+            if isinstance(exc, (ValueError, KeyError, TypeError)):
+                exc = MalformedReply(f"a malformed record: {exc.__class__.__name__}")
+            error = translate(METACAT, operation, self.url, exc, timeout=self.timeout, secrets=self.secrets)
+            if error is None:        # not a transport or reply problem: a bug of ours, shown as such
+                raise_translated(METACAT, operation, self.url, exc, secrets=self.secrets)
+            raise ExternalServiceError(METACAT, operation, f"{error.detail}; the answer broke off after {received} "
+                                       "files, so the file list is incomplete; try again") from scrubbed(exc, self.secrets)
 
     def get_files(self, fids: Iterable[str] = (), dids: Iterable[str] = (), metadata: bool | Sequence[str] = False,
                   with_provenance: bool = False, chunk_size: int = LOOKUP_CHUNK) -> Iterator[FileInfo]:
@@ -193,10 +177,9 @@ class MetaCatAdapter:
                 raise InvalidInput(f"Invalid file DID {did!r}: expected namespace:name.")
             lookups.append({"namespace": namespace, "name": name})
         for chunk in _chunks(lookups, chunk_size):
-            found = self.session.run(
-                "look up files", lambda c=chunk: list(self.client.get_files(
-                    c, with_metadata=metadata is True or bool(keys), with_provenance=with_provenance)),
-                idempotent=True)
+            found = self._read("look up files", lambda c=chunk: self.client.get_files(
+                c, with_metadata=metadata is True or bool(keys), with_provenance=with_provenance),
+                (list, Iterator), items=dict)
             for item in found:
                 yield FileInfo.from_json(item, keys)
 
@@ -230,11 +213,11 @@ class MetaCatAdapter:
     # -- datasets -------------------------------------------------------------------------------------------
     def get_dataset(self, did: str) -> DatasetInfo | None:
         """The dataset ``ns:name``, or None if it does not exist."""
-        data = self.session.run("get the dataset", lambda: self.client.get_dataset(did), idempotent=True)
+        data = self._read("get the dataset", lambda: self.client.get_dataset(did), dict, optional=True)
         return DatasetInfo.from_json(data) if data else None
 
     def list_datasets(self, namespace_pattern: str | None = None, name_pattern: str | None = None) -> list[DatasetInfo]:
         """Datasets whose namespace/name match the fnmatch patterns."""
-        items = self.session.run("list datasets", lambda: list(self.client.list_datasets(
-            namespace_pattern=namespace_pattern, name_pattern=name_pattern)), idempotent=True)
+        items = self._read("list datasets", lambda: self.client.list_datasets(
+            namespace_pattern=namespace_pattern, name_pattern=name_pattern), Iterator, items=dict)
         return [DatasetInfo.from_json(d) for d in items]

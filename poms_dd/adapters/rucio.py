@@ -20,6 +20,7 @@ mutable token state, so calls on one adapter are serialised (``_call_lock``); ex
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -33,9 +34,11 @@ from rucio.common.exception import CannotAuthenticate, DataIdentifierNotFound
 from ..errors import ConfigurationError, InvalidInput
 from . import tls
 from .config import ExperimentConnection
-from .errors import RUCIO, translate
+from .errors import RUCIO, check_reply, raise_translated
+from .redaction import Secrets
 from .retry import call_read
-from .tokens import check_x509_files, credential_fingerprint, private_dir, read_bearer_token
+from .token_files import read_bearer_token, secrets_of
+from .tokens import check_x509_files, credential_fingerprint, private_dir
 from .types import DIDInfo, FileReplicas, Identity, ReplicaLocation, RSEInfo
 
 T = TypeVar("T")
@@ -46,10 +49,12 @@ _ARGV_LOCK = threading.Lock()
 class _RucioClient(Client):
     """The real client with its token and its bearer token placed by poms_dd (see the module docstring)."""
 
-    def __init__(self, token_dir: Path, token_name: str, bearer: Callable[[], str] | None = None, **kwargs: Any):
+    def __init__(self, token_dir: Path, token_name: str, secrets: Secrets, bearer: Callable[[], str] | None = None,
+                 **kwargs: Any):
         self._poms_token_dir = str(token_dir)
         self._poms_token_name = token_name
         self._poms_bearer = bearer
+        self._poms_secrets = secrets
         with _ARGV_LOCK:
             argv0 = sys.argv[0] if sys.argv else None
             try:
@@ -69,17 +74,36 @@ class _RucioClient(Client):
 
     def _BaseClient__read_token(self) -> bool:      # noqa: N802 - overrides BaseClient.__read_token
         if self._poms_bearer is None:
-            return super()._BaseClient__read_token()
+            found = super()._BaseClient__read_token()
+            self._poms_secrets.add(getattr(self, "auth_token", None))      # a token held is a secret too
+            return found
         self._poms_use_bearer(self._poms_bearer())
         return True
 
     def _BaseClient__get_token(self):          # noqa: N802 - overrides BaseClient.__get_token
         if self._poms_bearer is None:
-            return super()._BaseClient__get_token()
+            try:
+                return super()._BaseClient__get_token()
+            finally:
+                self._poms_secrets.add(getattr(self, "auth_token", None))
         token = self._poms_bearer()
         if token == self.auth_token:
             raise CannotAuthenticate("the bearer token was refused; refresh the token file")
         self._poms_use_bearer(token)
+
+
+class _RedactingLog(logging.LoggerAdapter):
+    """rucio-clients' own logger, with the experiment's secrets removed from every record: at DEBUG it logs
+    each request header, ``X-Rucio-Password`` included (it hides only ``X-Rucio-Auth-Token``)."""
+
+    def __init__(self, secrets: Secrets):
+        super().__init__(logging.getLogger("rucio.client.baseclient"), {})
+        self.secrets = secrets
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            self.logger.log(level, "%s", self.secrets.redact(text), **kwargs)
 
 
 def _write_private(path: str, text: str) -> None:
@@ -88,6 +112,18 @@ def _write_private(path: str, text: str) -> None:
         f.write(text)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+def login_description(cred: Any, account: str) -> str:
+    """Who a failed Rucio call was made as: the login identity (userpass user, certificate or token) and the
+    Rucio account it acts for, which need not be the same."""
+    if cred.method == "password":
+        return f"userpass user {cred.username!r} (Rucio account {account!r})"
+    if cred.method == "x509":
+        return f"x509 certificate {cred.cert_path} (Rucio account {account!r})"
+    if cred.method == "token_file":
+        return f"bearer token (Rucio account {account!r})"
+    return f"Rucio account {account!r}"
 
 
 def _split_did(did: str | tuple[str, str]) -> tuple[str, str]:
@@ -120,6 +156,8 @@ class RucioAdapter:
         self.token_dir = conn.state_dir / "rucio"
         fingerprint = credential_fingerprint(cred, self.auth_url, self.account)[:16]
         self.token_name = f"for_account_{self.account}_{fingerprint}"
+        self.secrets = secrets_of(conn)
+        self.who = login_description(cred, self.account)
         self._client: _RucioClient | None = None
         self._lock = threading.Lock()
         self._call_lock = threading.RLock()
@@ -138,13 +176,14 @@ class RucioAdapter:
                 auth_type, creds = "x509_proxy", {"client_proxy": cred.cert_path}
         elif cred.method == "token_file":
             auth_type, creds = "oidc", {}
-            bearer = lambda: read_bearer_token(cred)  # noqa: E731
+            bearer = lambda: read_bearer_token(cred, self.conn.token_root, self.secrets)  # noqa: E731
         else:
             raise ConfigurationError(f"Unknown Rucio authentication method {cred.method!r}.")
         private_dir(self.token_dir)
-        return _RucioClient(self.token_dir, self.token_name, bearer=bearer, rucio_host=self.url,
+        return _RucioClient(self.token_dir, self.token_name, self.secrets, bearer=bearer, rucio_host=self.url,
                             auth_host=self.auth_url, account=self.account, auth_type=auth_type, creds=creds,
-                            ca_cert=self.tls.verify, vo=self.conn.rucio_vo, timeout=self.timeout)
+                            ca_cert=self.tls.verify, vo=self.conn.rucio_vo, timeout=self.timeout,
+                            logger=_RedactingLog(self.secrets))
 
     @property
     def client(self) -> _RucioClient:
@@ -155,19 +194,21 @@ class RucioAdapter:
                     self._client = self._call("log in", self._build, idempotent=True, connect=False)
         return self._client
 
-    def _call(self, operation: str, fn: Callable[[], T], *, idempotent: bool, connect: bool = True) -> T:
+    def _call(self, operation: str, fn: Callable[[], T], *, idempotent: bool, connect: bool = True,
+              expect: type | tuple[type, ...] | None = None, **shape: Any) -> T:
+        """``fn()`` (one client call) under the call lock, its result checked by ``check_reply(result, expect,
+        **shape)``; reads follow the retry policy.  Raises ExternalServiceError (no secret in it)."""
         def once() -> T:
             if connect:
                 self.client
             with self._call_lock:
-                return fn()
+                result = fn()
+            return result if expect is None else check_reply(result, expect, **shape)
         try:
             return call_read(once) if idempotent else once()
         except Exception as exc:
-            error = translate(RUCIO, operation, self.url, exc, timeout=self.timeout, identity=self.account)
-            if error is None:
-                raise
-            raise error from exc
+            raise_translated(RUCIO, operation, self.url, exc, timeout=self.timeout, who=self.who,
+                             secrets=self.secrets)
 
     def login(self, force: bool = False) -> Identity:
         """Log in (``force``: drop the cached token first, proving the credential) and return the account."""
@@ -181,14 +222,15 @@ class RucioAdapter:
 
     def ping(self) -> str:
         """The server version."""
-        return str(self._call("ping", lambda: self.client.ping().get("version", ""), idempotent=True))
+        return str(self._call("ping", lambda: self.client.ping(), idempotent=True, expect=dict).get("version", ""))
 
     def whoami(self) -> Identity:
-        data = self._call("ask who we are", lambda: self.client.whoami(), idempotent=True)
+        data = self._call("ask who we are", lambda: self.client.whoami(), idempotent=True, expect=dict)
         return Identity(username=data.get("account") or self.account or "")
 
     def list_rses(self, expression: str | None = None) -> list[RSEInfo]:
-        items = self._call("list RSEs", lambda: list(self.client.list_rses(expression)), idempotent=True)
+        items = self._call("list RSEs", lambda: self.client.list_rses(expression), idempotent=True,
+                           expect=(list, Iterator), items=dict)
         rses = [RSEInfo(name=r["rse"], is_tape=str(r.get("rse_type", "")).upper() == "TAPE") for r in items]
         if expression is None:
             self._rse_types = {r.name: r.is_tape for r in rses}
@@ -203,7 +245,7 @@ class RucioAdapter:
                 return self.client.get_did(scope, name)
             except DataIdentifierNotFound:
                 return None
-        data = self._call("look up the DID", call, idempotent=True)
+        data = self._call("look up the DID", call, idempotent=True, expect=dict, optional=True)
         if data is None:
             return None
         return DIDInfo(scope=data["scope"], name=data["name"], type=str(data.get("type", "")).upper(),
@@ -227,8 +269,9 @@ class RucioAdapter:
     def _replica_chunk(self, batch: list[dict[str, str]], rse_expression: str | None) -> Iterator[FileReplicas]:
         if self._rse_types is None:
             self.list_rses()
-        items = self._call("list replicas", lambda: list(self.client.list_replicas(
-            batch, all_states=True, ignore_availability=True, rse_expression=rse_expression)), idempotent=True)
+        items = self._call("list replicas", lambda: self.client.list_replicas(
+            batch, all_states=True, ignore_availability=True, rse_expression=rse_expression), idempotent=True,
+            expect=(list, Iterator), items=dict)
         for item in items:
             yield self._replicas_from_json(item)
 

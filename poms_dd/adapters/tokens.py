@@ -29,8 +29,10 @@ from metacat.common import SignedToken, TokenLib
 
 from .config import Credential
 from ..errors import ConfigurationError
-from .errors import TokenRejected, is_auth_failure, translate
+from .errors import TokenRejected, is_auth_failure, raise_translated
+from .redaction import Secrets
 from .retry import call_read
+from .token_files import read_bearer_token
 from .types import Identity
 
 T = TypeVar("T")
@@ -63,22 +65,6 @@ def credential_fingerprint(credential: Credential, *extra: str | None) -> str:
     blob = json.dumps([credential.method, credential.username, credential.secret, credential.token_file,
                        credential.cert_path, credential.key_path, *extra])
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def read_bearer_token(credential: Credential) -> str:
-    """The bearer token text: ``Credential.secret`` if set, else the contents of ``token_file`` (re-read on
-    every login, so an externally refreshed file is picked up).  Raises TokenRejected if there is none."""
-    if credential.secret:
-        return credential.secret.strip()
-    if not credential.token_file:
-        raise TokenRejected("no token and no token file configured")
-    try:
-        text = Path(credential.token_file).read_text().strip()
-    except OSError as exc:
-        raise TokenRejected(f"cannot read token file {credential.token_file}: {exc.strerror}") from exc
-    if not text:
-        raise TokenRejected(f"token file {credential.token_file} is empty")
-    return text
 
 
 def check_x509_files(service: str, credential: Credential, private_key_mode: bool = False) -> None:
@@ -141,12 +127,14 @@ class TokenLogin:
     """
 
     def __init__(self, service: str, client: Any, library: TokenLibrary, credential: Credential,
-                 timeout: float):
+                 timeout: float, secrets: Secrets | None = None, token_root: Path | None = None):
         self.service = service
         self.client = client
         self.library = library
         self.credential = credential
         self.timeout = timeout
+        self.secrets = secrets if secrets is not None else Secrets([credential.secret])
+        self.token_root = token_root
         self._lock = threading.Lock()
 
     @property
@@ -182,6 +170,8 @@ class TokenLogin:
                 self.client.Token = stored
             else:
                 self._login_now()
+            if self.client.Token is not None:
+                self.secrets.add(self.client.Token.encode())       # the service token we hold
         return self.identity()
 
     def _login_now(self) -> None:
@@ -191,7 +181,7 @@ class TokenLogin:
         if cred.method == "password":
             call = lambda: self.client.login_password(cred.username, cred.secret or "")  # noqa: E731
         elif cred.method == "token_file":
-            token = read_bearer_token(cred)
+            token = read_bearer_token(cred, self.token_root, self.secrets)
             call = lambda: self.client.login_token(cred.username, token)  # noqa: E731
         else:
             check_x509_files(self.service, cred)
@@ -220,8 +210,5 @@ class TokenLogin:
         try:
             return call_read(once) if idempotent else once()
         except Exception as exc:
-            error = translate(self.service, operation, self.server_url, exc, timeout=self.timeout,
-                              identity=self.credential.username)
-            if error is None:
-                raise
-            raise error from exc
+            raise_translated(self.service, operation, self.server_url, exc, timeout=self.timeout,
+                             identity=self.credential.username, secrets=self.secrets)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from urllib.parse import parse_qs
 
 import pytest
 import requests
@@ -11,6 +12,7 @@ from poms_dd.adapters import NO_TIMEOUT, DataDispatcherAdapter, FileSpec
 from poms_dd.errors import ExternalServiceError, InvalidInput, NotFound
 
 from adapter_helpers import clear_faults, fault, forge_token, make_conn, write_library
+from fake_server import FakeServer
 
 RAW = [f"hypot:raw_{i}" for i in range(3)]
 
@@ -128,6 +130,48 @@ def test_next_file_reports_project_end(dd):
     got = dd.next_file(p.project_id, "wk")
     dd.file_done(p.project_id, got.handle.did, "wk")
     assert dd.get_project(p.project_id).state == "done"
+
+
+WORKER = "node 7 & co #1/a+b=c%20?"
+
+
+def test_worker_ids_and_dids_with_url_characters_reach_the_server_intact(dd):
+    """The client pastes worker_id, cpu_site and the handle id into the URL unencoded (PROTOCOLS §0.4)."""
+    did = "hypot:odd & name #2+x.root"
+    p = dd.create_project([did], attributes={"poms_task_id": _tag()}, virtual=True)
+    got = dd.next_file(p.project_id, WORKER, cpu_site="FNAL & GPU")
+    assert got.handle is not None and got.handle.worker_id == WORKER and got.handle.did == did
+    held = dd.get_project(p.project_id, with_handles=True).handles
+    assert [(h.did, h.state, h.worker_id) for h in held] == [(did, "reserved", WORKER)]
+    dd.file_done(p.project_id, did, WORKER)          # released by the same worker id, whatever it holds
+    assert dd.get_project(p.project_id).state == "done"
+
+
+def test_next_file_and_release_send_every_value_percent_encoded(tmp_path):
+    def route(method, path, query):
+        if path.endswith("/auth/auth"):
+            return 200, "text/plain", "", {"X-Authentication-Token": forge_token("poms")}
+        if path.endswith("/next_file"):
+            return 200, "text/json", '{"handle": null, "reason": "retry", "retry": true}', {}
+        return 200, "text/json", "{}", {}
+    with FakeServer(route) as server:
+        tb = type("TB", (), {"mc_url": None, "dd_url": server.url + "/dd", "rucio_url": None})()
+        dd = DataDispatcherAdapter(make_conn(tb, tmp_path))
+        assert dd.next_file(5, WORKER, cpu_site="FNAL & GPU#2").retry
+        dd.file_failed(5, "hypot:a&b#c.root", WORKER, retry=False)
+    (_, _, reserve), (_, _, release) = [r for r in server.requests if not r[1].endswith("/auth/auth")]
+    assert parse_qs(reserve) == {"project_id": ["5"], "worker_id": [WORKER], "cpu_site": ["FNAL & GPU#2"]}
+    assert parse_qs(release) == {"handle_id": ["5:hypot:a&b#c.root"], "failed": ["yes"], "retry": ["no"],
+                                 "worker_id": [WORKER]}
+
+
+def test_changes_to_a_project_dd_does_not_know_raise_not_found(dd):
+    """The DD client's post() turns a 404 into None (copy, restart); its get() raises (cancel, activate)."""
+    for change in (lambda: dd.copy_project(987654321), lambda: dd.restart_handles(987654321, all=True),
+                   lambda: dd.restart_handles(987654321, dids=["hypot:x.root"]),
+                   lambda: dd.cancel_project(987654321), lambda: dd.activate_project(987654321)):
+        with pytest.raises(NotFound, match="Data Dispatcher project 987654321 does not exist"):
+            change()
 
 
 def test_unknown_counts_handles_without_an_available_replica(dd, testbed):

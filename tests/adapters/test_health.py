@@ -29,7 +29,7 @@ def test_wrong_credentials_are_reported_per_service(testbed, tmp_path, no_faults
     assert [c.ok for c in checks] == [False, False, False]
     assert "MetaCat refused the login for user 'poms'" in checks[0].error
     assert "Data Dispatcher refused the login for user 'poms'" in checks[1].error
-    assert "Rucio refused the login for user 'poms'" in checks[2].error
+    assert "Rucio refused the login for userpass user 'poms' (Rucio account 'poms')" in checks[2].error
     assert all("Xq7-not-the-password" not in c.error for c in checks)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from adapter_helpers import fault, make_conn
 
-from poms_dd.adapters import MetaCatAdapter, RucioAdapter
+from poms_dd.adapters import Credential, MetaCatAdapter, RucioAdapter
 from poms_dd.errors import ExternalServiceError, InvalidInput
 
 
@@ -59,8 +59,18 @@ def test_token_file_is_private_to_the_experiment_and_identity(testbed, tmp_path,
 def test_wrong_password_is_not_hidden_by_a_cached_token(testbed, tmp_path, no_faults):
     RucioAdapter(make_conn(testbed, tmp_path)).whoami()          # leaves a valid token behind
     wrong = RucioAdapter(make_conn(testbed, tmp_path, password="wrong"))
-    with pytest.raises(ExternalServiceError, match="Rucio refused the login for user 'poms'"):
+    with pytest.raises(ExternalServiceError, match=r"Rucio refused the login for userpass user 'poms' "
+                                                   r"\(Rucio account 'poms'\)"):
         wrong.whoami()
+
+
+def test_a_refused_login_names_the_userpass_user_and_the_rucio_account(testbed, tmp_path, no_faults):
+    """The identity that failed is the userpass user; the account is what it acts for (here: not the same)."""
+    cred = Credential(method="password", username="alice", secret="Xq7-not-alices-password")
+    with pytest.raises(ExternalServiceError) as err:
+        RucioAdapter(make_conn(testbed, tmp_path, rucio=cred, rucio_account="root")).whoami()
+    assert "Rucio refused the login for userpass user 'alice' (Rucio account 'root')" in err.value.message
+    assert "for user 'root'" not in err.value.message
 
 
 def test_stale_token_is_renewed_by_a_new_login(testbed, tmp_path, no_faults):
