@@ -4,7 +4,7 @@ Each ``from_json`` builds one from the client's dict and tolerates missing optio
 servers omit null fields (MetaCat's ``DBFile.to_jsonable`` drops ``creator``/``size`` when null).
 
 This module holds the shared, MetaCat and Rucio types; the Data Dispatcher project/handle types live in
-``dd_types.py`` and can still be imported from here (``from poms_dd.adapters.types import Project``).
+``dd_types.py`` (which builds on this module, never the other way round).
 """
 from __future__ import annotations
 
@@ -181,14 +181,3 @@ class DIDInfo:
     @property
     def did(self) -> str:
         return f"{self.scope}:{self.name}"
-
-
-_DD_TYPES = ("HANDLE_STATES", "HandleReplica", "FileHandle", "HandleCounts", "Project", "NextFile")
-
-
-def __getattr__(name: str) -> Any:
-    """The Data Dispatcher types, importable from here as before the split (loaded on first use)."""
-    if name in _DD_TYPES:
-        from . import dd_types
-        return getattr(dd_types, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
