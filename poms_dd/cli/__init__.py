@@ -78,11 +78,11 @@ def run(host: str, port: int) -> None:
 
 
 def _attach_subcommands() -> None:
-    from ..dev import demo
+    from ..dev import demo, worker_example
     from ..testbed import cli as testbed_cli
     from . import experiments, ini, users
     for name, module in (("user", users), ("testbed", testbed_cli), ("ini", ini), ("experiment", experiments),
-                         ("demo", demo)):
+                         ("demo", demo), ("worker-example", worker_example)):
         main.add_command(module.command, name)
 
 
