@@ -10,7 +10,7 @@ from typing import Mapping
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from ..db import Database
+from ..db import Database, utcnow
 from ..paths import data_dir
 from ..permissions import Actor
 from ..services.factory import Services
@@ -25,13 +25,14 @@ class PomsDD:
         self.settings = settings
         self.db = db
         self.adapters = AdapterRegistry()
+        self.clock = utcnow          # the app's clock (session lifetimes, the sign-in limit); tests set their own
 
     def init_app(self, app: Flask) -> None:
         app.extensions["poms_dd"] = self
 
     def services(self, session, actor: Actor) -> Services:
         """The composition root for one session and actor, sharing this process's adapter cache."""
-        return Services(session, actor, settings=self.settings, registry=self.adapters)
+        return Services(session, actor, settings=self.settings, registry=self.adapters, clock=self.clock)
 
 
 def _settings_from(config: Settings | Mapping[str, str] | None) -> Settings:
@@ -53,7 +54,10 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *, db: Databa
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_SECURE=settings.uses_https,
+        REMEMBER_COOKIE_SECURE=settings.uses_https,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
