@@ -61,6 +61,7 @@ setup(
         "lark>=1.1,<2",
         "croniter>=2,<8",
         "gunicorn>=22,<28",
+        "flask-talisman>=1.1,<2",
     ],
     extras_require={
         "test": [

@@ -14,6 +14,8 @@ from .errors import ConfigurationError
 
 AUTH_MODES = ("local", "header")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+POSITIVE_INTS = ("session_idle_minutes", "session_max_hours", "signin_max_failures_per_user",
+                 "signin_max_failures_per_address", "signin_failure_window_minutes")
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,14 @@ class Settings:
     trusted_header: str = "X-Remote-User"
     instance_path: str = "instance"
     global_hold: bool = False
-    session_cookie_secure: bool = False
+    https: bool = False
+    session_cookie_secure: bool = False     # the former name of ``https`` (still honoured)
+    session_idle_minutes: int = 480
+    session_max_hours: int = 24
+    signin_max_failures_per_user: int = 5
+    signin_max_failures_per_address: int = 20
+    signin_failure_window_minutes: int = 15
+    client_address_header: str = ""
     log_level: str = "INFO"
 
     REQUIRED = ("database_url", "secret_key", "encryption_key")
@@ -53,6 +62,11 @@ class Settings:
                     problems.append(f"{key} must be true or false, not {raw!r}")
                     continue
                 values[f.name] = raw.lower() in ("1", "true", "yes", "on")
+            elif f.type in ("int", int):
+                if not raw.strip().isdigit():
+                    problems.append(f"{key} must be a whole number, not {raw!r}")
+                    continue
+                values[f.name] = int(raw)
             else:
                 values[f.name] = raw
         for name in cls.REQUIRED:
@@ -63,6 +77,12 @@ class Settings:
             raise ConfigurationError("poms_dd is not configured: " + "; ".join(problems)
                                      + " (see config/poms_dd.env.example)")
         return settings
+
+    @property
+    def uses_https(self) -> bool:
+        """Whether the deployment is served over HTTPS (``POMS_DD_HTTPS`` or its old name
+        ``POMS_DD_SESSION_COOKIE_SECURE``): Secure cookies and HSTS."""
+        return self.https or self.session_cookie_secure
 
     def validated(self) -> "Settings":
         """Return self; raise ConfigurationError listing every problem."""
@@ -86,6 +106,9 @@ class Settings:
             except (ValueError, TypeError):
                 problems.append("POMS_DD_ENCRYPTION_KEY must be a Fernet key "
                                 "(generate one with `poms-dd generate-key`)")
+        for name in POSITIVE_INTS:
+            if getattr(self, name) < 1:
+                problems.append(f"POMS_DD_{name.upper()} must be at least 1, not {getattr(self, name)!r}")
         if self.log_level.upper() not in LOG_LEVELS:
             problems.append(f"POMS_DD_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         if self.database_url and not self.database_url.startswith("postgresql"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer, LargeBinary, String, Text,
+from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint, true)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -98,6 +98,9 @@ class User(Base):
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Stored in the browser session at sign-in; bumping it (sign-out, password change, disabling) ends every
+    # session signed in before.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     memberships: Mapped[list["ExperimentMembership"]] = relationship(
         back_populates="user", cascade="all, delete-orphan")
@@ -153,3 +156,17 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+
+
+class SignInFailure(Base):
+    """A failed password sign-in, kept for the sign-in rate limit's window and then pruned.  Shared by every
+    process of the app through the database."""
+
+    __tablename__ = "signin_failure"
+    __table_args__ = (Index("ix_signin_failure_username_at", "username", "failed_at"),
+                      Index("ix_signin_failure_address_at", "client_address", "failed_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    client_address: Mapped[str] = mapped_column(String(100))
+    failed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -25,6 +25,7 @@ from ..models import Experiment
 from ..permissions import Actor
 from ..settings import Settings
 from .accounts.signin import SignInService
+from .accounts.throttle import Limits, SignInThrottle
 from .accounts.users import UserService
 from .audit import AuditService
 from .campaigns.campaigns import CampaignService
@@ -70,6 +71,10 @@ class Services:
     @cached_property
     def signin(self) -> SignInService:
         return SignInService(self.session, self.clock)
+
+    @cached_property
+    def signin_throttle(self) -> SignInThrottle:
+        return SignInThrottle(self.session, self.clock, Limits.from_settings(self.settings))
 
     @cached_property
     def users(self) -> UserService:

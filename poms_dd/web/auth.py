@@ -10,7 +10,13 @@ Three ways in, resolved once per request by a ``before_request`` hook (``_authen
   nobody is created automatically (an account without memberships would see nothing anyway, and creating
   accounts from a header is exactly what a mis-configured proxy would exploit).  The session cookie is not
   used for identity in header mode.
-* ``auth_mode == "local"`` — the password form (``/login``); flask-login keeps the user id in the session.
+* ``auth_mode == "local"`` — the password form (``/login``); flask-login keeps the user id in the session,
+  next to the user's session generation and the sign-in / last-seen times (``services/accounts/sessions.py``).
+  Each request checks them: a session of before a sign-out, a password change or disabling the account, an
+  idle one and one past its maximum length are refused (pages go to /login with the reason, ``/api`` gets 401).
+  Failed passwords are rate limited per user name and per client address (``services/accounts/throttle.py``);
+  the address is ``remote_addr`` unless ``client_address_header`` names the proxy's header, and a browser that
+  signed a user in before carries a signed *known-device* cookie that exempts that user from the address limit.
 
 CSRF: flask-wtf's default check is switched off and done here instead, after authentication, so that a
 request carrying a valid bearer token and NO session cookie (a script) is exempt — no cookie, no CSRF.
@@ -27,13 +33,20 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, redirect, request, url_for
-from flask_login import LoginManager
+from flask import Flask, Response, current_app, flash, g, redirect, request, session, url_for
+from flask_login import LoginManager, login_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..errors import NotAuthenticated, PermissionDenied
 from ..models import User
 from ..permissions import Actor
+from ..services.accounts import sessions
 from .request import auth_method, current_user, db_session, ext
+
+DEVICE_COOKIE = "poms_dd_device"
+DEVICE_DAYS = 30
+DEVICE_NAMES = 5
+_LOGIN_KEYS = ("_user_id", "_fresh", "_id", sessions.GENERATION, sessions.SIGNED_IN_AT, sessions.SEEN_AT)
 
 
 def _bearer_token() -> str | None:
@@ -62,10 +75,15 @@ _API_SIGN_IN = ("Sign in first: send 'Authorization: Bearer <token>' (create a t
                 "with `poms-dd user token`), or sign in at /login and call the API from that browser session.")
 
 
+def _api_sign_in() -> str:
+    ended = g.get("poms_dd_session_ended")
+    return f"{ended} {_API_SIGN_IN}" if ended else _API_SIGN_IN
+
+
 def _unauthorized():
     """401 JSON for ``/api/...``; for pages, a redirect to /login?next=<this page>."""
     if request.path.startswith("/api/"):
-        raise NotAuthenticated(_API_SIGN_IN)
+        raise NotAuthenticated(_api_sign_in())
     target = request.full_path if request.query_string else request.path
     return redirect(url_for("auth.login", next=target))
 
@@ -120,7 +138,7 @@ def _authenticate():
     if request.path.startswith("/api/") and current_user() is None and not _is_public():
         # Nobody to act for: say "sign in" (401), not "CSRF token missing" (400).  Every /api route needs a
         # user, so answering before the CSRF check lets nothing through; signed-in sessions are still checked.
-        raise NotAuthenticated(_API_SIGN_IN)
+        raise NotAuthenticated(_api_sign_in())
     _check_csrf()
     return None
 
@@ -144,6 +162,72 @@ def _token_user(token: str) -> User:
     return db_session().get(User, user_id)
 
 
+# --- browser sessions, client address, known devices -----------------------------------------------------
+
+def start_browser_session(user: User) -> None:
+    """Sign ``user`` in on a fresh session (no pre-login data or fixation survives) that ends server-side."""
+    session.clear()
+    login_user(user)
+    sessions.start(session, user, ext().clock())
+
+
+def _session_user(user_id: str) -> User | None:
+    """flask-login's loader: the session's user if the session is still good, else None (and the session
+    forgets the sign-in, keeping its CSRF token so a form posted with it is answered by the sign-in page)."""
+    if ext().settings.auth_mode != "local" or not user_id.isdigit():
+        return None
+    user = db_session().get(User, int(user_id))
+    if user is None:
+        return None
+    why = sessions.problem(session, user, ext().clock(), sessions.SessionLifetime.from_settings(ext().settings))
+    if why is None:
+        return user
+    for key in _LOGIN_KEYS:
+        session.pop(key, None)
+    g.poms_dd_session_ended = why
+    if not request.path.startswith("/api/"):
+        flash(why, "warning")
+    return None
+
+
+def client_address() -> str:
+    """The client's address: the last entry of ``client_address_header`` (what our proxy appended) when that
+    setting names one and the request has it, else the connection's ``remote_addr``."""
+    header = ext().settings.client_address_header
+    if header:
+        last = request.headers.get(header, "").split(",")[-1].strip()
+        if last:
+            return last
+    return request.remote_addr or "unknown"
+
+
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="poms_dd.known-device")
+
+
+def _device_names() -> list[str]:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return []
+    try:
+        names = _devices().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:
+        return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def known_device(username: str) -> bool:
+    """Whether this browser signed ``username`` in successfully within the last DEVICE_DAYS days."""
+    return username in _device_names()
+
+
+def remember_device(response: Response, username: str) -> None:
+    """Mark this browser as a known device of ``username`` (a signed cookie, sent to /login only)."""
+    names = [username] + [n for n in _device_names() if n != username][:DEVICE_NAMES - 1]
+    response.set_cookie(DEVICE_COOKIE, _devices().dumps(names), max_age=DEVICE_DAYS * 86400, path="/login",
+                        secure=ext().settings.uses_https, httponly=True, samesite="Lax")
+
+
 def _check_csrf() -> None:
     app = current_app
     if not app.config.get("WTF_CSRF_ENABLED", True):
@@ -162,12 +246,7 @@ def init_auth(app: Flask) -> None:
     manager.init_app(app)
     manager.unauthorized_handler(_unauthorized)     # flask_login.login_required behaves like ours
 
-    @manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        if ext().settings.auth_mode != "local" or not user_id.isdigit():
-            return None
-        user = db_session().get(User, int(user_id))
-        return user if user is not None and user.active else None
+    manager.user_loader(_session_user)
 
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.before_request(_authenticate)

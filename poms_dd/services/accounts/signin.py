@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ...db import utcnow
 from ...errors import NotAuthenticated
 from ...models import ApiToken, User
+from . import sessions
 from .credentials import check_password, dummy_hash, hash_token
 
 # ``last_used_at`` is kept to the minute: a busy script does not write a row per request.
@@ -70,4 +71,9 @@ class SignInService:
             ApiToken.id == token_id,
             or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_USE_RESOLUTION))
             .values(last_used_at=now))
+        self.session.commit()
+
+    def sign_out_everywhere(self, user: User) -> None:
+        """End every browser session of ``user`` (signing out ends the sessions of other browsers too); commits."""
+        sessions.end_all(self.session, user.id)
         self.session.commit()

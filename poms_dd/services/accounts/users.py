@@ -18,6 +18,7 @@ from ...models import ApiToken, Experiment, ExperimentMembership, Role, User, va
 from ...permissions import Actor
 from .. import audit
 from ..scope import Scope
+from . import sessions
 from .credentials import generate_token, hash_password, hash_token
 
 MIN_PASSWORD_LENGTH = 8
@@ -107,7 +108,21 @@ class UserService:
         permissions.check_self_or_admin(self.actor, user, "set other people's passwords")
         user.password_hash = self._checked_hash(password)
         audit.record(self.session, self.actor, "user.set_password", "user", user.id,
-                     summary=f"password of {user.username} changed")
+                     summary=f"password of {user.username} changed (signed out everywhere)")
+        sessions.end_all(self.session, user.id)
+        self.session.commit()
+
+    def set_active(self, user: User, active: bool) -> None:
+        """Enable or disable an account (administrators only).  Disabling ends its browser sessions; its API
+        tokens and sign-ins are refused while it is disabled."""
+        permissions.check_admin(self.actor, "enable or disable accounts")
+        if user.active == active:
+            return
+        user.active = active
+        audit.record(self.session, self.actor, "user.enable" if active else "user.disable", "user", user.id,
+                     before={"active": not active}, after={"active": active},
+                     summary=f"{'enabled' if active else 'disabled'} user {user.username}")
+        sessions.end_all(self.session, user.id)
         self.session.commit()
 
     @staticmethod

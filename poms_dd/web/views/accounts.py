@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_login import login_user, logout_user
+from flask_login import logout_user
 
 from ...db import utcnow
 from ...errors import PomsDDError
-from ..auth import login_required, safe_next
+from ..auth import client_address, known_device, login_required, remember_device, safe_next, start_browser_session
 from ..forms import ApiTokenForm, LoginForm
 from ..request import auth_method, current_user, ext, services
 
@@ -24,19 +24,37 @@ def login():
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
     if form.validate_on_submit():
-        user = services().signin.authenticate_password(form.username.data.strip(), form.password.data)
-        if user is not None:
-            target = safe_next(form.next.data) or url_for("home.index")
-            session.clear()            # no pre-login session data (or fixation) survives sign-in
-            login_user(user)
-            return redirect(target)
+        return _sign_in(form)
+    return render_template("poms_dd/login.html", form=form), (400 if form.errors else 200)
+
+
+def _sign_in(form: LoginForm):
+    """Check the rate limit, then the password; on success a fresh session and the known-device cookie."""
+    username, address = form.username.data.strip(), client_address()
+    throttle = services().signin_throttle
+    refusal = throttle.refusal(username, address, known_device=known_device(username))
+    if refusal is not None:
+        return (render_template("poms_dd/login.html", form=form, refusal=refusal.message), 429,
+                {"Retry-After": str(refusal.retry_after)})
+    user = services().signin.authenticate_password(username, form.password.data)
+    if user is None:
+        throttle.record_failure(username, address)
         form.password.errors.append(BAD_LOGIN)
         return render_template("poms_dd/login.html", form=form), 401
-    return render_template("poms_dd/login.html", form=form), (400 if form.errors else 200)
+    throttle.record_success(username)
+    target = safe_next(form.next.data) or url_for("home.index")
+    start_browser_session(user)
+    response = redirect(target)
+    remember_device(response, user.username)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Sign out: ends this user's browser sessions everywhere (a copied cookie stops working too)."""
+    user = current_user()
+    if user is not None and auth_method() == "session":
+        services().signin.sign_out_everywhere(user)
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
