@@ -30,6 +30,7 @@ from .audit import AuditService
 from .campaigns.campaigns import CampaignService
 from .campaigns.cloning import CloneService
 from .campaigns.dependencies import DependencyService
+from .campaigns.templates import LaunchTemplateService
 from .ini.service import CampaignIniService
 from .onboarding.connections import AdapterRegistry, ConnectionService
 from .onboarding.service import OnboardingService
@@ -86,6 +87,10 @@ class Services:
     @cached_property
     def cloning(self) -> CloneService:
         return CloneService(self.session, self.actor, self.scope)
+
+    @cached_property
+    def launch_templates(self) -> LaunchTemplateService:
+        return LaunchTemplateService(self.session, self.actor, self.scope)
 
     @cached_property
     def ini(self) -> CampaignIniService:

@@ -227,3 +227,31 @@ def test_sam_campaign_stage_form_has_no_dd_fields(app, world, session):
     assert r.status_code == 302, body(r)
     stage = session.scalar(select(CampaignStage).where(CampaignStage.campaign_id == camp.id))
     assert stage.sam_dataset == "raw_ds" and stage.data_dispatcher_dataset_query is None
+
+
+def test_campaign_with_production_stages_is_productions_to_change(app, world, session):
+    camp = make_campaign(session, world["hypot"], "prodcamp", keywords={"ds": "raw"})
+    make_stage(session, camp, "prodstage", role="production", data_dispatcher_dataset_query="files from hypot:%(ds)s")
+    c = signed_in(app, "ana")
+    h = {"X-CSRFToken": csrf_token(c, "/experiments/hypot/campaigns/new")}
+    for change in ({"keywords": {"ds": "mc"}}, {"state": "inactive"}, {"data_handling_service": "sam"}):
+        r = c.patch(f"/api/experiments/hypot/campaigns/{camp.id}", json=change, headers=h)
+        assert r.status_code == 403, change
+        assert "production role" in r.get_json()["message"] and "production stages" in r.get_json()["message"]
+    page = f"/experiments/hypot/campaigns/{camp.id}/edit"
+    r = post(c, page, {"name": "prodcamp", "data_handling_service": "data_dispatcher", "keywords": "ds = mc",
+                       "state": "active"})
+    assert r.status_code == 403
+    session.expire_all()
+    assert session.get(Campaign, camp.id).keywords == {"ds": "raw"}
+    assert count(session, AuditEvent) == 0
+    p = signed_in(app, "prod")
+    r = p.patch(f"/api/experiments/hypot/campaigns/{camp.id}", json={"keywords": {"ds": "mc"}},
+                headers={"X-CSRFToken": csrf_token(p, "/experiments/hypot/campaigns/new")})
+    assert r.status_code == 200 and r.get_json()["keywords"] == {"ds": "mc"}
+    ev = session.scalars(select(AuditEvent).where(AuditEvent.action == "campaign.update")).one()
+    assert ev.actor == "prod" and ev.before == {"keywords": {"ds": "raw"}} and ev.after == {"keywords": {"ds": "mc"}}
+    analysis_only = make_campaign(session, world["hypot"], "anacamp", keywords={"ds": "raw"})
+    make_stage(session, analysis_only, "mine", data_dispatcher_dataset_query="files from hypot:%(ds)s")
+    r = c.patch(f"/api/experiments/hypot/campaigns/{analysis_only.id}", json={"keywords": {"ds": "mc"}}, headers=h)
+    assert r.status_code == 200                     # an analysis campaign stays the analysis members'

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ...errors import Conflict, InvalidInput
+from ...errors import Conflict, InvalidInput, PomsDDError
 from ...models import Campaign, CampaignStage, Experiment, LaunchTemplate, StageRole, Submission
 from ...permissions import Actor
 from .. import audit
@@ -96,6 +96,7 @@ class CampaignService:
         every stage.  Raises NotFound, PermissionDenied, InvalidInput."""
         exp = self.experiment(experiment, "campaign.edit")
         camp = self.scope.campaign(exp, campaign_id)
+        self.check_campaign_edit(camp)
         before = campaign_snapshot(camp)
         values = self._campaign_values(data, before)
         errors = validate_campaign(values)
@@ -119,6 +120,33 @@ class CampaignService:
                          experiment_id=exp.id, before=before, after=after, summary=f"changed campaign {camp.name}")
         self.session.commit()
         return camp
+
+    def production_stages(self, camp: Campaign) -> list[CampaignStage]:
+        return [s for s in camp.stages if s.role == StageRole.PRODUCTION]
+
+    def can_edit_campaign(self, camp: Campaign) -> bool:
+        """Whether the actor may change the campaign's settings (see :meth:`check_campaign_edit`)."""
+        try:
+            self.check_campaign_edit(camp)
+        except PomsDDError:
+            return False
+        return True
+
+    def check_campaign_edit(self, camp: Campaign) -> None:
+        """A campaign with production stages is production's to change: its keywords, data handling service,
+        state and DD defaults reach every stage's launches.  Raises PermissionDenied (and the errors of
+        ``campaign.edit``)."""
+        self.scope.check("campaign.edit", camp.experiment_id)
+        if self.production_stages(camp):
+            self.scope.check("campaign.edit_production", camp.experiment_id)
+
+    def can_edit_stage(self, stage: CampaignStage) -> bool:
+        """Whether the actor may change (and delete) ``stage``."""
+        return self.scope.allowed("stage.edit", stage.campaign.experiment_id, stage.role)
+
+    def stage_roles(self, exp: Experiment) -> list[str]:
+        """The stage roles the actor may choose in ``exp``."""
+        return [r.value for r in StageRole if self.scope.allowed("stage.edit", exp.id, r.value)]
 
     def _campaign_values(self, data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(data) - set(CAMPAIGN_FIELDS))
