@@ -78,7 +78,8 @@ class Services:
 
     @cached_property
     def campaigns(self) -> CampaignService:
-        return CampaignService(self.session, self.actor, self.scope)
+        return CampaignService(self.session, self.actor, self.scope,
+                               adapters=self.adapters if self.settings is not None else None)
 
     @cached_property
     def dependencies(self) -> DependencyService:

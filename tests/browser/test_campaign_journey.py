@@ -70,13 +70,13 @@ def test_create_dd_campaign_and_stage_with_field_messages(live_server, live_db, 
     expect(page.get_by_role("heading", name="New stage")).to_be_visible()
     expect(page.get_by_label("SAM dataset", exact=True)).to_be_disabled()
     page.get_by_label("Stage name").fill("reco")
-    query = page.get_by_label("Data Dispatcher dataset query (MQL)")
+    query = page.get_by_label("Data Dispatcher query")
     project = page.get_by_label("Data Dispatcher project id", exact=True)
     query.fill(QUERY)
     project.fill("17")
     page.get_by_role("button", name="Create stage").click()
     both = "Give either an MQL query or a DD project id, not both"
-    expect(field(page, "Data Dispatcher dataset query (MQL)").locator(".field-error")).to_contain_text(both)
+    expect(field(page, "Data Dispatcher query").locator(".field-error")).to_contain_text(both)
     expect(field(page, "Data Dispatcher project id").locator(".field-error")).to_contain_text(both)
     expect(field(page, "Stage name").locator(".field-error")).to_have_count(0)
     expect(query).to_have_value(QUERY)                    # what was typed is kept
