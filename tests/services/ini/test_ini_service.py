@@ -332,3 +332,13 @@ def test_cli_import_cannot_rewrite_a_production_template_as_an_analysis_member(s
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "launch_template.update")).one()
     assert event.actor == "paula (cli)" and event.before == {"command_template": "fife_launch -c reco.cfg"}
     assert event.after == {"command_template": "fife_launch -c v2.cfg"}
+
+
+def test_import_reports_a_bad_split_type_and_a_bad_query_of_one_stage_together(session, hypot, prod):
+    text = POMS_FILE.replace("cs_split_type=drainingn( 5 )", "cs_split_type=nosuchsplit(3)").replace(
+        "files from hypot:raw where core.runs[any] = 1000", "files from hypot:raw where")
+    with pytest.raises(InvalidInput) as exc:
+        Ini(session).as_(prod).import_text("hypot", text)
+    errors = exc.value.field_errors
+    assert "nosuchsplit" in errors["[campaign_stage reco] cs_split_type"][0]
+    assert "MetaCat cannot parse" in errors["[campaign_stage reco] data_dispatcher_dataset_query"][0]
