@@ -397,3 +397,10 @@ def test_a_service_that_is_down_gives_a_could_not_check_note_not_a_failed_save(a
     assert r.status_code == 201 and r.get_json()["warnings"] == []
     assert "could not check" in r.get_json()["data_checks"][0]["message"]
     assert count(session, CampaignStage) == 2
+
+
+def test_removing_a_member_asks_first(app, world, session):
+    make_user(session, "boss", superuser=True)
+    c = signed_in(app, "boss")
+    html = body(c.get("/admin/experiments/hypot"))
+    assert 'data-confirm="Remove ana from hypot?"' in html and "/static/confirm.js" in html
