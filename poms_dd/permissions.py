@@ -69,6 +69,9 @@ RULES: dict[str, Rule] = {
     "experiment.view": Rule(Role.ANALYSIS, "see the experiment and its campaigns"),
     "campaign.create": Rule(Role.ANALYSIS, "create campaigns"),
     "campaign.edit": Rule(Role.ANALYSIS, "change campaigns"),
+    "campaign.edit_production": Rule(Role.PRODUCTION, "change the settings of campaigns that have production "
+                                                      "stages (keywords, data handling service, state, DD defaults)"),
+    "launch_template.edit_production": Rule(Role.PRODUCTION, "change launch templates that production stages use"),
     "stage.edit": Rule(Role.ANALYSIS, "change stages"),         # production stages: raised to production below
     "stage.launch": Rule(Role.ANALYSIS, "launch stages"),       # idem
     "submission.manage": Rule(Role.ANALYSIS, "relaunch, restart, recover or cancel submissions"),  # idem
@@ -79,6 +82,10 @@ RULES: dict[str, Rule] = {
 }
 
 ROLE_SENSITIVE = {"stage.edit", "stage.launch", "submission.manage"}
+# What the role-sensitive actions read as when the stage is a production stage (the messages name them).
+PRODUCTION_DESCRIPTIONS = {"stage.edit": "change production stages", "stage.launch": "launch production stages",
+                           "submission.manage": "relaunch, restart, recover or cancel submissions of production "
+                                                "stages"}
 
 
 def role_in(user: User | None, experiment_id: int) -> Role | None:
@@ -139,10 +146,8 @@ def check(actor: Actor, action: str, experiment_id: int | None = None, stage_rol
     role = role_in(user, experiment_id)
     if role is None:
         raise NotFound("No such experiment, or you are not a member of it.")
-    needed = rule.min_role
+    needed, description = rule.min_role, rule.description
     if action in ROLE_SENSITIVE and stage_role == StageRole.PRODUCTION and needed.rank < Role.PRODUCTION.rank:
-        needed = Role.PRODUCTION
+        needed, description = Role.PRODUCTION, PRODUCTION_DESCRIPTIONS[action]
     if role.rank < needed.rank:
-        raise PermissionDenied(f"You need the {needed} role in this experiment to {rule.description}"
-                               + (" of production stages" if needed == Role.PRODUCTION else "")
-                               + f" (you have {role}).")
+        raise PermissionDenied(f"You need the {needed} role in this experiment to {description} (you have {role}).")

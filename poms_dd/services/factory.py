@@ -31,6 +31,7 @@ from .audit import AuditService
 from .campaigns.campaigns import CampaignService
 from .campaigns.cloning import CloneService
 from .campaigns.dependencies import DependencyService
+from .campaigns.templates import LaunchTemplateService
 from .ini.service import CampaignIniService
 from .onboarding.connections import AdapterRegistry, ConnectionService
 from .onboarding.service import OnboardingService
@@ -82,7 +83,8 @@ class Services:
 
     @cached_property
     def campaigns(self) -> CampaignService:
-        return CampaignService(self.session, self.actor, self.scope)
+        return CampaignService(self.session, self.actor, self.scope,
+                               adapters=self.adapters if self.settings is not None else None)
 
     @cached_property
     def dependencies(self) -> DependencyService:
@@ -91,6 +93,10 @@ class Services:
     @cached_property
     def cloning(self) -> CloneService:
         return CloneService(self.session, self.actor, self.scope)
+
+    @cached_property
+    def launch_templates(self) -> LaunchTemplateService:
+        return LaunchTemplateService(self.session, self.actor, self.scope)
 
     @cached_property
     def ini(self) -> CampaignIniService:

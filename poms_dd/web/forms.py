@@ -140,8 +140,9 @@ class StageForm(FlaskForm):
                                                        "production members.")
     sam_dataset = StringField("SAM dataset", validators=_TEXT)
     data_dispatcher_dataset_query = TextAreaField(
-        "Data Dispatcher dataset query (MQL)", validators=[Optional(), Length(max=100000)],
-        description="e.g. files from hypot:raw where core.runs[any] = 1202. For stagedfiles(n), a DD project id.")
+        "Data Dispatcher query", validators=[Optional(), Length(max=100000)],
+        description="An MQL file query, e.g. files from hypot:raw where core.runs[any] = 1202. For stagedfiles(n), "
+                    "a DD project id.")
     data_dispatcher_project_id = StringField(
         "Data Dispatcher project id", validators=_TEXT,
         description="Instead of a query: every launch uses this existing project (split type must be empty).")

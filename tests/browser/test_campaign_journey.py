@@ -70,13 +70,13 @@ def test_create_dd_campaign_and_stage_with_field_messages(live_server, live_db, 
     expect(page.get_by_role("heading", name="New stage")).to_be_visible()
     expect(page.get_by_label("SAM dataset", exact=True)).to_be_disabled()
     page.get_by_label("Stage name").fill("reco")
-    query = page.get_by_label("Data Dispatcher dataset query (MQL)")
+    query = page.get_by_label("Data Dispatcher query")
     project = page.get_by_label("Data Dispatcher project id", exact=True)
     query.fill(QUERY)
     project.fill("17")
     page.get_by_role("button", name="Create stage").click()
     both = "Give either an MQL query or a DD project id, not both"
-    expect(field(page, "Data Dispatcher dataset query (MQL)").locator(".field-error")).to_contain_text(both)
+    expect(field(page, "Data Dispatcher query").locator(".field-error")).to_contain_text(both)
     expect(field(page, "Data Dispatcher project id").locator(".field-error")).to_contain_text(both)
     expect(field(page, "Stage name").locator(".field-error")).to_have_count(0)
     expect(query).to_have_value(QUERY)                    # what was typed is kept
@@ -178,3 +178,43 @@ def test_export_import_and_broken_ini(live_server, live_db, page, sign_in, hypot
     expect(problems.locator("li", has_text="[campaign] colour")).to_contain_text("unknown key")
     with live_db.session() as s:
         assert s.scalar(select(func.count()).select_from(Campaign)) == before
+
+
+def test_production_stage_is_read_only_and_deleting_a_stage_asks_first(live_server, live_db, page, sign_in, hypot):
+    base, _ = live_server
+    with live_db.session() as s:
+        camp = make_campaign(s, s.get(Experiment, hypot), "mixed2026")
+        prod = make_stage(s, camp, "prodreco", role="production", data_dispatcher_dataset_query=QUERY)
+        mine = make_stage(s, camp, "mine", data_dispatcher_dataset_query=QUERY)
+        s.commit()
+        campaign_id, prod_id, mine_id = camp.id, prod.id, mine.id
+    sign_in(page, "alice", "alice-pw", path=f"/experiments/hypot/campaigns/{campaign_id}")
+
+    # The production stage opens read-only, with the reason, and offers nothing to submit.
+    page.locator("#stages tbody tr", has_text="prodreco").get_by_role("link", name="View").click()
+    expect(page.get_by_role("heading", name="Stage prodreco")).to_be_visible()
+    expect(page.locator("#read-only-reason")).to_contain_text("You need the production role in this experiment "
+                                                              "to change production stages (you have analysis).")
+    expect(page.get_by_label("Data Dispatcher query")).to_be_disabled()
+    expect(page.get_by_role("button", name="Save stage")).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile("Delete stage"))).to_have_count(0)
+
+    # Her own stage: the role menu offers analysis only; deleting asks first, and "Cancel" keeps the stage.
+    page.goto(f"{base}/experiments/hypot/campaigns/{campaign_id}/stages/{mine_id}/edit")
+    expect(page.get_by_label("Role", exact=True).locator("option")).to_have_text(["analysis"])
+    questions = []
+
+    def answer(dialog, accept):
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.get_by_role("button", name="Delete stage mine").click()
+    expect(page.get_by_role("heading", name="Edit stage mine")).to_be_visible()
+    assert questions == ["Delete stage mine of campaign mixed2026? This cannot be undone."]
+    assert {s.name for s in stage_rows(live_db, campaign_id)} == {"prodreco", "mine"}
+    page.once("dialog", lambda d: answer(d, True))
+    page.get_by_role("button", name="Delete stage mine").click()
+    expect(page.get_by_text("Stage deleted.")).to_be_visible()
+    assert {s.name for s in stage_rows(live_db, campaign_id)} == {"prodreco"}
+    assert prod_id

@@ -1,6 +1,8 @@
 """Campaign pages and JSON API driven over HTTP after signing in through the real login form."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -227,3 +229,178 @@ def test_sam_campaign_stage_form_has_no_dd_fields(app, world, session):
     assert r.status_code == 302, body(r)
     stage = session.scalar(select(CampaignStage).where(CampaignStage.campaign_id == camp.id))
     assert stage.sam_dataset == "raw_ds" and stage.data_dispatcher_dataset_query is None
+
+
+def test_campaign_with_production_stages_is_productions_to_change(app, world, session):
+    camp = make_campaign(session, world["hypot"], "prodcamp", keywords={"ds": "raw"})
+    make_stage(session, camp, "prodstage", role="production", data_dispatcher_dataset_query="files from hypot:%(ds)s")
+    c = signed_in(app, "ana")
+    h = {"X-CSRFToken": csrf_token(c, "/experiments/hypot/campaigns/new")}
+    for change in ({"keywords": {"ds": "mc"}}, {"state": "inactive"}, {"data_handling_service": "sam"}):
+        r = c.patch(f"/api/experiments/hypot/campaigns/{camp.id}", json=change, headers=h)
+        assert r.status_code == 403, change
+        assert "production role" in r.get_json()["message"] and "production stages" in r.get_json()["message"]
+    page = f"/experiments/hypot/campaigns/{camp.id}/edit"
+    r = post(c, page, {"name": "prodcamp", "data_handling_service": "data_dispatcher", "keywords": "ds = mc",
+                       "state": "active"})
+    assert r.status_code == 403
+    session.expire_all()
+    assert session.get(Campaign, camp.id).keywords == {"ds": "raw"}
+    assert count(session, AuditEvent) == 0
+    p = signed_in(app, "prod")
+    r = p.patch(f"/api/experiments/hypot/campaigns/{camp.id}", json={"keywords": {"ds": "mc"}},
+                headers={"X-CSRFToken": csrf_token(p, "/experiments/hypot/campaigns/new")})
+    assert r.status_code == 200 and r.get_json()["keywords"] == {"ds": "mc"}
+    ev = session.scalars(select(AuditEvent).where(AuditEvent.action == "campaign.update")).one()
+    assert ev.actor == "prod" and ev.before == {"keywords": {"ds": "raw"}} and ev.after == {"keywords": {"ds": "mc"}}
+    analysis_only = make_campaign(session, world["hypot"], "anacamp", keywords={"ds": "raw"})
+    make_stage(session, analysis_only, "mine", data_dispatcher_dataset_query="files from hypot:%(ds)s")
+    r = c.patch(f"/api/experiments/hypot/campaigns/{analysis_only.id}", json={"keywords": {"ds": "mc"}}, headers=h)
+    assert r.status_code == 200                     # an analysis campaign stays the analysis members'
+
+
+# --- role-aware forms, messages, save-time checks (Hardening item 14) -------------------------------------
+
+def test_production_stage_is_read_only_for_an_analysis_member_with_the_reason(app, world, session):
+    camp = make_campaign(session, world["hypot"], "prodcamp")
+    stage = make_stage(session, camp, "prodstage", role="production")
+    mine = make_stage(session, camp, "mine")
+    c = signed_in(app, "ana")
+    page = body(c.get(f"/experiments/hypot/campaigns/{camp.id}/stages/{stage.id}/edit"))
+    assert ("Read only: You need the production role in this experiment to change production stages "
+            "(you have analysis).") in page
+    assert '<fieldset class="read-only" disabled>' in page
+    assert "Save stage" not in page and "Delete stage" not in page and "Add dependency" not in page
+    campaign_page = body(c.get(f"/experiments/hypot/campaigns/{camp.id}"))
+    assert f'stage_id={stage.id}' not in campaign_page or ">View</a>" in campaign_page
+    assert "Campaign settings (read only)" in campaign_page
+    settings = body(c.get(f"/experiments/hypot/campaigns/{camp.id}/edit"))
+    assert "Read only: You need the production role" in settings and "campaigns that have production stages" \
+        in settings and ">Save<" not in settings
+    own = body(c.get(f"/experiments/hypot/campaigns/{camp.id}/stages/{mine.id}/edit"))
+    assert "Save stage" in own and "Read only" not in own
+    assert '<option value="production"' not in own and '<option selected value="analysis"' in own
+    new = body(c.get(f"/experiments/hypot/campaigns/{camp.id}/stages/new"))
+    assert '<option value="production"' not in new
+    p = signed_in(app, "prod")
+    page = body(p.get(f"/experiments/hypot/campaigns/{camp.id}/stages/{stage.id}/edit"))
+    assert "Read only" not in page and "Save stage" in page and 'value="production"' in page
+
+
+def test_permission_messages_read_well():
+    from poms_dd.errors import PermissionDenied
+    from poms_dd.models import Experiment, ExperimentMembership, User
+    from poms_dd.permissions import Actor, check
+    user = User(id=1, username="ann", active=True)
+    user.memberships = [ExperimentMembership(experiment_id=7, role="analysis")]
+    for action, words in (("stage.edit", "change production stages"), ("stage.launch", "launch production stages")):
+        with pytest.raises(PermissionDenied) as exc:
+            check(Actor.person(user), action, 7, "production")
+        assert exc.value.message == f"You need the production role in this experiment to {words} (you have analysis)."
+
+
+def test_messages_name_fields_by_label_and_report_every_stage_problem(app, world, session):
+    camp = make_campaign(session, world["hypot"], "c1")
+    c = signed_in(app, "prod")
+    h = {"X-CSRFToken": csrf_token(c, "/experiments/hypot/campaigns/new")}
+    r = c.post(f"/api/experiments/hypot/campaigns/{camp.id}/stages", headers=h,
+               json={"name": "s", "data_dispatcher_dataset_query": "files from hypot:raw where", "split_type": "nosuchsplit(3)"})
+    assert r.status_code == 400
+    doc = r.get_json()
+    assert set(doc["field_errors"]) == {"split_type", "data_dispatcher_dataset_query"}     # both at once
+    assert "MetaCat cannot parse this query" in doc["field_errors"]["data_dispatcher_dataset_query"][0]
+    assert "Data Dispatcher query" in doc["message"] and "Split type" in doc["message"]
+    assert "data_dispatcher_dataset_query" not in doc["message"]
+    page = post(c, f"/experiments/hypot/campaigns/{camp.id}/stages/new",
+                dict(STAGE, data_dispatcher_dataset_query="files from hypot:raw where", split_type="nosuchsplit(3)"))
+    html = body(page)
+    assert page.status_code == 400 and "MetaCat cannot parse this query" in html and "nosuchsplit" in html
+    flashes = html.split('<div class="flashes">')[1].split("<main>")[0]
+    assert "Please correct" in flashes and "Data Dispatcher query" in flashes
+    assert "data_dispatcher_dataset_query" not in flashes and "split_type" not in flashes
+    assert count(session, CampaignStage) == 1                   # only the dune stage of the fixture
+
+
+def test_favicon_breadcrumbs_confirmations_and_phone_width_tables(app, world, session):
+    anonymous = app.test_client()
+    icon = anonymous.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/vnd.microsoft.icon" and icon.data[:4] == b"\0\0\1\0"
+    camp = make_campaign(session, world["hypot"], "c1")
+    stage = make_stage(session, camp, "s1")
+    c = signed_in(app, "prod")
+    for path, crumbs in ((f"/experiments/hypot/campaigns/{camp.id}/clone", ("/experiments/hypot\"", f"campaigns/{camp.id}\"")),
+                         ("/experiments/hypot/campaigns/import", ("/experiments/hypot\"",))):
+        html = body(c.get(path))
+        nav = html.split('<nav class="breadcrumbs muted" aria-label="Breadcrumb">')[1].split("</nav>")[0]
+        assert all(f'href="{crumb}' in nav or crumb.rstrip('"') in nav for crumb in crumbs), (path, nav)
+    edit = body(c.get(f"/experiments/hypot/campaigns/{camp.id}/stages/{stage.id}/edit"))
+    assert 'data-confirm="Delete stage s1 of campaign c1? This cannot be undone."' in edit
+    assert "/static/confirm.js" in edit and "<script>" not in edit       # no inline script
+    assert "window.confirm" in anonymous.get("/static/confirm.js").get_data(as_text=True)
+    css = anonymous.get("/static/poms_dd.css").get_data(as_text=True)
+    assert "@media (max-width: 700px)" in css and "table.data { display: block; max-width: 100%; overflow-x: auto;" in css
+    assert '<div class="table-scroll"><table class="data" id="stages">' in body(c.get(f"/experiments/hypot/campaigns/{camp.id}"))
+
+
+def onboarded(app, session, tb):
+    """boss (administrator) onboards hypot against the testbed ``tb`` through the admin form."""
+    make_user(session, "boss", superuser=True)
+    c = signed_in(app, "boss")
+    fields = {"name": "hypot", "description": "", "active": "y", "verify_tls": "y",
+              "metacat_url": tb.mc_url, "metacat_auth_url": tb.mc_url + "/auth", "metacat_gui_url": "",
+              "dd_url": tb.dd_url, "dd_auth_url": tb.dd_url + "/auth", "dd_gui_url": "",
+              "rucio_host": tb.rucio_url, "rucio_auth_host": "", "rucio_account": "poms",
+              "service_role": "hypot/production", "default_namespace": "hypot", "default_worker_timeout": "",
+              "default_idle_timeout": ""}
+    for svc in ("metacat", "data_dispatcher", "rucio"):
+        fields.update({f"{svc}-method": "password", f"{svc}-username": "poms", f"{svc}-secret": "poms"})
+    r = post(c, "/admin/experiments/new", fields)
+    assert r.status_code == 302, body(r)
+    camp = create_dd_campaign(c)
+    return c, camp
+
+
+def test_save_warns_of_a_query_without_files_and_an_unknown_project(app, session, testbed):
+    c, cid = onboarded(app, session, testbed)
+    new_stage = f"/experiments/hypot/campaigns/{cid}/stages/new"
+    r = post(c, new_stage, dict(STAGE, name="nothing", data_dispatcher_dataset_query="files from hypot:nosuchdataset"))
+    assert r.status_code == 302                                     # saved: a warning, not a refusal
+    shown = body(c.get(r.headers["Location"]))
+    assert 'flash-warning' in shown and "The Data Dispatcher query selects no files in MetaCat now" in shown
+    r = post(c, new_stage, dict(STAGE, name="raw", data_dispatcher_dataset_query="files from hypot:raw"))
+    shown = body(c.get(r.headers["Location"]))
+    sizes = re.search(r"The Data Dispatcher query selects 2,000 files \(([\d.]+) (kB|MB|GB|TB)\)", shown)
+    assert sizes, shown[shown.find("flashes"):][:800]                 # human units, not a byte count
+    h = {"X-CSRFToken": csrf_token(c, new_stage)}
+    r = c.post(f"/api/experiments/hypot/campaigns/{cid}/stages", headers=h,
+               json={"name": "proj", "data_dispatcher_project_id": 987654})
+    assert r.status_code == 201
+    assert r.get_json()["warnings"] == ["Data Dispatcher has no project 987654; launches of this stage will fail "
+                                        "until it exists."]
+    sid = r.get_json()["id"]
+    r = c.patch(f"/api/experiments/hypot/campaigns/{cid}/stages/{sid}", headers=h,
+                json={"data_dispatcher_project_id": None, "data_dispatcher_dataset_query": "files from hypot:nosuchdataset"})
+    assert r.status_code == 200 and "selects no files" in r.get_json()["warnings"][0]
+    assert count(session, CampaignStage) == 3
+
+
+def test_a_service_that_is_down_gives_a_could_not_check_note_not_a_failed_save(app, session, fresh_testbed):
+    c, cid = onboarded(app, session, fresh_testbed)
+    fresh_testbed.stop()
+    new_stage = f"/experiments/hypot/campaigns/{cid}/stages/new"
+    r = post(c, new_stage, dict(STAGE, data_dispatcher_dataset_query="files from hypot:raw"))
+    assert r.status_code == 302
+    shown = body(c.get(r.headers["Location"]))
+    assert "Saved, but MetaCat could not check the Data Dispatcher query" in shown
+    r = c.post(f"/api/experiments/hypot/campaigns/{cid}/stages", headers={"X-CSRFToken": csrf_token(c, new_stage)},
+               json={"name": "proj", "data_dispatcher_project_id": 5})
+    assert r.status_code == 201 and r.get_json()["warnings"] == []
+    assert "could not check" in r.get_json()["data_checks"][0]["message"]
+    assert count(session, CampaignStage) == 2
+
+
+def test_removing_a_member_asks_first(app, world, session):
+    make_user(session, "boss", superuser=True)
+    c = signed_in(app, "boss")
+    html = body(c.get("/admin/experiments/hypot"))
+    assert 'data-confirm="Remove ana from hypot?"' in html and "/static/confirm.js" in html

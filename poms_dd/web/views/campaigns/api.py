@@ -56,10 +56,19 @@ def clone_campaign(experiment, campaign_id):
     return jsonify(campaign_document(services().cloning.clone(experiment, campaign_id, _body()))), 201
 
 
+def _saved(stage) -> dict:
+    """The stage with what MetaCat/DD say of its data (``warnings``; ``data_checks`` with the notes too)."""
+    doc = stage_document(stage)
+    notes = _service().data_notes(stage)
+    doc["warnings"] = [n.message for n in notes if n.level == "warning"]
+    doc["data_checks"] = [n.to_json() for n in notes]
+    return doc
+
+
 @bp.post("/<int:campaign_id>/stages")
 @login_required
 def create_stage(experiment, campaign_id):
-    return jsonify(stage_document(_service().create_stage(experiment, campaign_id, _body()))), 201
+    return jsonify(_saved(_service().create_stage(experiment, campaign_id, _body()))), 201
 
 
 @bp.get("/<int:campaign_id>/stages/<int:stage_id>")
@@ -75,7 +84,7 @@ def get_stage(experiment, campaign_id, stage_id):
 @bp.route("/<int:campaign_id>/stages/<int:stage_id>", methods=["PATCH", "PUT"])
 @login_required
 def update_stage(experiment, campaign_id, stage_id):
-    return jsonify(stage_document(_service().update_stage(experiment, campaign_id, stage_id, _body())))
+    return jsonify(_saved(_service().update_stage(experiment, campaign_id, stage_id, _body())))
 
 
 @bp.delete("/<int:campaign_id>/stages/<int:stage_id>")

@@ -21,7 +21,7 @@ bp = Blueprint("ini", __name__)
 class CampaignImportForm(FlaskForm):
     file = FileField("Campaign INI file", validators=[FileRequired("Choose a campaign .ini file to upload.")])
     replace = BooleanField("Replace the campaign of the same name if it exists (stages are matched by name; "
-                           "launch templates of the same name are overwritten)")
+                           "its launch templates are updated unless other campaigns use them)")
 
 
 def _service():

@@ -11,6 +11,7 @@ from wtforms import SelectChoice
 from ....errors import InvalidInput
 from ....models import DataHandlingService
 from ....services.campaigns.keywords import keywords_text
+from ....services.campaigns.names import CAMPAIGN_LABELS, STAGE_LABELS, label
 from ....services.campaigns.stage_rules import STAGE_FIELDS
 from ...auth import login_required
 from ...forms import CampaignForm, CloneForm, DependencyForm, StageForm
@@ -30,15 +31,28 @@ def _data(form, fields) -> dict:
     return {name: form[name].data for name in fields if name in form}
 
 
-def _show_errors(form, err: InvalidInput) -> None:
-    """Put the service's field messages next to the fields; the summary and the rest become flash messages."""
+def _show_errors(form, err: InvalidInput, labels=STAGE_LABELS) -> None:
+    """Put the service's field messages next to the fields; the summary and the rest become flash messages
+    (naming the fields by their labels)."""
     flash(err.message, "error")
     for name, messages in err.field_errors.items():
         if name in form:
             form[name].errors = list(form[name].errors) + list(messages)
         else:
             for m in messages:
-                flash(f"{name}: {m}", "error")
+                flash(f"{label(name, labels)}: {m}", "error")
+
+
+def _flash_notes(svc, stage) -> None:
+    """What MetaCat/DD say of the saved stage's data: warnings and notes, never a failed save."""
+    for note in svc.data_notes(stage):
+        flash(note.message, note.level)
+
+
+def _limit_roles(svc, form, exp) -> None:
+    """Offer only the stage roles the person may choose."""
+    allowed = svc.stage_roles(exp)
+    form.role.choices = [c for c in form.role.choices if (c[0] if isinstance(c, tuple) else c) in allowed]
 
 
 def _campaign_form(camp=None) -> CampaignForm:
@@ -84,7 +98,9 @@ def campaign(experiment, campaign_id):
     svc = _service()
     camp = svc.get_campaign(experiment, campaign_id)
     return render_template("campaigns/campaign.html", experiment=camp.experiment, campaign=camp,
-                           previews={s.id: svc.stage_preview(s) for s in camp.stages})
+                           previews={s.id: svc.stage_preview(s) for s in camp.stages},
+                           editable={s.id: svc.stage_edit_refusal(s) is None for s in camp.stages},
+                           campaign_read_only=svc.campaign_edit_refusal(camp))
 
 
 @bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
@@ -99,10 +115,10 @@ def edit_campaign(experiment, campaign_id):
             flash("Campaign saved.", "success")
             return redirect(url_for(".campaign", experiment=experiment, campaign_id=campaign_id))
         except InvalidInput as err:
-            _show_errors(form, err)
+            _show_errors(form, err, CAMPAIGN_LABELS)
     status = 400 if form.is_submitted() else 200
     return render_template("campaigns/campaign_form.html", experiment=camp.experiment, form=form,
-                           campaign=camp), status
+                           campaign=camp, read_only=svc.campaign_edit_refusal(camp)), status
 
 
 def _stage_form(stage=None) -> StageForm:
@@ -117,9 +133,10 @@ def _stage_form(stage=None) -> StageForm:
     return form
 
 
-def _stage_page(svc, camp, form, stage, status, dep_form=None):
+def _stage_page(svc, camp, form, stage, status, dep_form=None, read_only=None):
     return render_template("campaigns/stage_form.html", experiment=camp.experiment, campaign=camp, form=form,
-                           stage=stage, dd=camp.data_handling_service == DataHandlingService.DATA_DISPATCHER, dep_form=dep_form,
+                           stage=stage, dd=camp.data_handling_service == DataHandlingService.DATA_DISPATCHER,
+                           dep_form=dep_form, read_only=read_only,
                            preview=svc.stage_preview(stage) if stage is not None else []), status
 
 
@@ -136,11 +153,13 @@ def new_stage(experiment, campaign_id):
     svc = _service()
     camp = svc.get_campaign(experiment, campaign_id)
     form = _stage_form()
+    _limit_roles(svc, form, camp.experiment)
     if form.validate_on_submit():
         try:
             stage = svc.create_stage(experiment, campaign_id,
                                      _stage_data(form, camp.data_handling_service == DataHandlingService.DATA_DISPATCHER))
             flash(f"Stage {stage.name} created.", "success")
+            _flash_notes(svc, stage)
             return redirect(url_for(".campaign", experiment=experiment, campaign_id=campaign_id))
         except InvalidInput as err:
             _show_errors(form, err)
@@ -154,11 +173,15 @@ def edit_stage(experiment, campaign_id, stage_id):
     stage = svc.get_stage(experiment, campaign_id, stage_id)
     camp = stage.campaign
     form = _stage_form(stage)
+    read_only = svc.stage_edit_refusal(stage)
+    if not read_only:
+        _limit_roles(svc, form, camp.experiment)
     if form.validate_on_submit():
         try:
             svc.update_stage(experiment, campaign_id, stage_id,
                              _stage_data(form, camp.data_handling_service == DataHandlingService.DATA_DISPATCHER))
             flash(f"Stage {stage.name} saved.", "success")
+            _flash_notes(svc, stage)
             return redirect(url_for(".campaign", experiment=experiment, campaign_id=campaign_id))
         except InvalidInput as err:
             _show_errors(form, err)
@@ -166,7 +189,7 @@ def edit_stage(experiment, campaign_id, stage_id):
     dep_form.provider_stage_id.choices = [SelectChoice(str(s.id), f"{s.campaign.name} / {s.name}")
                                           for c in svc.list_campaigns(experiment) for s in c.stages
                                           if s.id != stage.id]
-    return _stage_page(svc, camp, form, stage, 400 if form.is_submitted() else 200, dep_form)
+    return _stage_page(svc, camp, form, stage, 400 if form.is_submitted() else 200, dep_form, read_only)
 
 
 @bp.route("/campaigns/<int:campaign_id>/stages/<int:stage_id>/delete", methods=["POST"])
