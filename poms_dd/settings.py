@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -38,6 +39,10 @@ class Settings:
     signin_failure_window_minutes: int = 15
     client_address_header: str = ""
     log_level: str = "INFO"
+    launch_timeout: int = 600
+    launch_log_max_bytes: int = 1024 * 1024
+    ssh_command: str = "ssh"
+    ssh_options: str = "-o BatchMode=yes -o ConnectTimeout=20"
 
     REQUIRED = ("database_url", "secret_key", "encryption_key")
 
@@ -113,4 +118,31 @@ class Settings:
             problems.append(f"POMS_DD_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
         if self.database_url and not self.database_url.startswith("postgresql"):
             problems.append("POMS_DD_DATABASE_URL must be a PostgreSQL URL (postgresql+psycopg2://...)")
+        return problems + self._launch_problems()
+
+    def _launch_problems(self) -> list[str]:
+        problems = []
+        if self.launch_timeout < 1:
+            problems.append(f"POMS_DD_LAUNCH_TIMEOUT must be at least 1 (seconds), not {self.launch_timeout}")
+        if self.launch_log_max_bytes < 4096:
+            problems.append("POMS_DD_LAUNCH_LOG_MAX_BYTES must be at least 4096, "
+                            f"not {self.launch_log_max_bytes}")
+        for name in ("ssh_command", "ssh_options"):
+            try:
+                words = shlex.split(getattr(self, name))
+            except ValueError as exc:
+                problems.append(f"POMS_DD_{name.upper()} is not a valid shell word list ({exc})")
+                continue
+            if name == "ssh_command" and not words:
+                problems.append("POMS_DD_SSH_COMMAND must name the ssh program")
         return problems
+
+    @property
+    def ssh_command_argv(self) -> tuple[str, ...]:
+        """``POMS_DD_SSH_COMMAND`` split into words (``shlex.split``)."""
+        return tuple(shlex.split(self.ssh_command))
+
+    @property
+    def ssh_options_argv(self) -> tuple[str, ...]:
+        """``POMS_DD_SSH_OPTIONS`` split into words (``shlex.split``)."""
+        return tuple(shlex.split(self.ssh_options))

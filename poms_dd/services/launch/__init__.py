@@ -1,0 +1,1 @@
+"""Launching stages (SPEC §4)."""
