@@ -62,6 +62,10 @@ setup(
         "croniter>=2,<8",
         "gunicorn>=22,<28",
         "flask-talisman>=1.1,<2",
+        # The job queue of the background worker (launches, schedules, refreshes).  Pinned to a minor release:
+        # its schema is applied by our Alembic revision 0004 from the SQL file of this release.
+        "procrastinate>=3.10,<3.11",
+        "psycopg[binary]>=3.2,<4",
     ],
     extras_require={
         "test": [

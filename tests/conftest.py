@@ -7,13 +7,17 @@ already at head).
 from __future__ import annotations
 
 import os
+import uuid
+import warnings
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import NullPool
 
-from poms_dd import create_app
+from poms_dd import create_app, migrate
 from poms_dd.db import Database
 from poms_dd.dev.devdb import DevPostgres, free_port
 from poms_dd.permissions import Actor
@@ -47,7 +51,6 @@ def database_url(postgres) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url):
-    from poms_dd import migrate
     migrate.upgrade(database_url)
     eng = create_engine(database_url, future=True)
     yield eng
@@ -130,3 +133,41 @@ def fresh_testbed():
     server.start()
     yield server
     server.stop()
+
+
+# --- committed databases, for code that runs in other threads or processes (browsers, workers) -------------
+
+def _server_urls(postgres, name: str) -> tuple[str, str]:
+    """(URL of database ``name``, URL of the server's ``postgres`` database) on the test server: the private
+    cluster, or the server of ``POMS_DD_TEST_DATABASE_URL`` (its role needs CREATEDB)."""
+    if postgres is not None:
+        return postgres.url(name), postgres.url("postgres")
+    base = make_url(os.environ["POMS_DD_TEST_DATABASE_URL"])
+    return (base.set(database=name).render_as_string(hide_password=False),
+            base.set(database="postgres").render_as_string(hide_password=False))
+
+
+@pytest.fixture(scope="module")
+def live_database_url(postgres):
+    name = "poms_dd_live_" + uuid.uuid4().hex[:8]
+    url, admin_url = _server_urls(postgres, name)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)   # no idle connection kept
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    migrate.upgrade(url)
+    yield url
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except OperationalError as err:     # the server is gone already: say so, keep the test's own outcome
+        warnings.warn(f"could not drop the test database {name}: {err}")
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_db(live_database_url):
+    db = Database(live_database_url)
+    yield db
+    db.engine.dispose()
+
+

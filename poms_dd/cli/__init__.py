@@ -80,9 +80,9 @@ def run(host: str, port: int) -> None:
 def _attach_subcommands() -> None:
     from ..dev import demo, worker_example
     from ..testbed import cli as testbed_cli
-    from . import experiments, ini, users
+    from . import experiments, ini, users, worker
     for name, module in (("user", users), ("testbed", testbed_cli), ("ini", ini), ("experiment", experiments),
-                         ("demo", demo), ("worker-example", worker_example)):
+                         ("demo", demo), ("worker-example", worker_example), ("worker", worker)):
         main.add_command(module.command, name)
 
 

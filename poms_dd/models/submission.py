@@ -4,14 +4,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, utcnow
 from .campaign import CampaignStage
 from .experiment import User
-from .vocab import DataHandlingService, ParentKind, SubmissionStatus, one_of
+from .vocab import DataHandlingService, LaunchKind, ParentKind, SubmissionStatus, one_of
 
 
 
@@ -27,7 +28,10 @@ class Submission(Base):
     launcher_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id", ondelete="SET NULL"))
     parent_kind: Mapped[str | None] = mapped_column(String(16))
-    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    launch_kind: Mapped[str] = mapped_column(String(16), default=LaunchKind.STANDARD,
+                                             server_default=LaunchKind.STANDARD.value)
+    # The client's Idempotency-Key (API) or the launch form's one-time key: the same key → the same submission.
+    request_key: Mapped[str | None] = mapped_column(String(200))
     launch_log: Mapped[str] = mapped_column(Text, default="")
     settings_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -45,6 +49,8 @@ class Submission(Base):
         one_of("status", SubmissionStatus, name="status"),
         one_of("parent_kind", ParentKind, name="parent_kind", nullable=True),
         one_of("data_handling_service", DataHandlingService, name="data_handling_service"),
+        one_of("launch_kind", LaunchKind, name="launch_kind"),
+        UniqueConstraint("stage_id", "request_key"),
     )
 
 
@@ -66,7 +72,9 @@ class SubmissionStatusEvent(Base):
 class DataDispatcherSubmission(Base):
     """The DD task: one submission's link to one DD project, with the exact inputs used and cached progress.
 
-    ``idempotency_key`` is unique: one slice of one stage can be recorded once (SPEC §4.4).
+    ``idempotency_key`` is unique: one slice of one stage can be recorded once (SPEC §4.4); it is
+    ``<stage>:<launch kind>:<slice key>:<attempt>``.  Its ``id`` is the DD task id (``poms_task_id``).
+    ``project_id`` is null until DD answered (a crash in between is reconciled through ``poms_task_id``).
     """
 
     __tablename__ = "data_dispatcher_submission"
@@ -90,6 +98,7 @@ class DataDispatcherSubmission(Base):
     last_refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     project_state: Mapped[str | None] = mapped_column(String(32))
     final_state: Mapped[str | None] = mapped_column(String(32))
+    env: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict, server_default="{}")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="dd_task")

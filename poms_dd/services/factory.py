@@ -33,6 +33,10 @@ from .campaigns.cloning import CloneService
 from .campaigns.dependencies import DependencyService
 from .campaigns.templates import LaunchTemplateService
 from .ini.service import CampaignIniService
+from .launch.command import CommandStep
+from .launch.requests import LaunchQueue, LaunchRequestService
+from .launch.runner import LaunchRunner
+from .launch.submissions import SubmissionService
 from .onboarding.connections import AdapterRegistry, ConnectionService
 from .onboarding.service import OnboardingService
 from .scope import Scope
@@ -42,16 +46,19 @@ class Services:
     """Hands out the services of one session and one actor (people and system actors alike)."""
 
     def __init__(self, session: Session, actor: Actor, *, settings: Settings | None,
-                 registry: AdapterRegistry | None = None, clock: Callable[[], dt.datetime] = utcnow):
+                 registry: AdapterRegistry | None = None, queue: LaunchQueue | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow):
         self.session = session
         self.actor = actor
         self.settings = settings
         self.registry = registry if registry is not None else AdapterRegistry()
+        self.queue = queue
         self.clock = clock
 
     def acting_as(self, actor: Actor) -> "Services":
-        """The same session, settings and adapter cache for another actor."""
-        return Services(self.session, actor, settings=self.settings, registry=self.registry, clock=self.clock)
+        """The same session, settings, adapter cache and queue for another actor."""
+        return Services(self.session, actor, settings=self.settings, registry=self.registry, queue=self.queue,
+                        clock=self.clock)
 
     @cached_property
     def scope(self) -> Scope:
@@ -109,3 +116,17 @@ class Services:
     @cached_property
     def audit(self) -> AuditService:
         return AuditService(self.session, self.actor)
+
+    @cached_property
+    def launches(self) -> LaunchRequestService:
+        return LaunchRequestService(self.session, self.actor, self.scope, self.queue, self.adapters,
+                                    hold_all=bool(self.settings and self.settings.global_hold))
+
+    @cached_property
+    def submissions(self) -> SubmissionService:
+        return SubmissionService(self.session, self.actor, self.scope, self.adapters, self.clock)
+
+    def launch_runner(self) -> LaunchRunner:
+        """The worker's side of launches (acting as this actor, normally the ``worker`` system actor)."""
+        return LaunchRunner(self.session, self.actor, self.adapters,
+                            CommandStep(self.session, self.actor, self.settings, self.clock))

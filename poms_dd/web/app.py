@@ -17,6 +17,7 @@ from ..permissions import Actor
 from ..services.factory import Services
 from ..services.onboarding.connections import AdapterRegistry
 from ..settings import Settings
+from ..tasks.queue import JobQueue
 
 
 class PomsDD:
@@ -27,13 +28,15 @@ class PomsDD:
         self.db = db
         self.adapters = AdapterRegistry()
         self.clock = utcnow          # the app's clock (session lifetimes, the sign-in limit); tests set their own
+        self.queue = JobQueue(db.engine)
 
     def init_app(self, app: Flask) -> None:
         app.extensions["poms_dd"] = self
 
     def services(self, session, actor: Actor) -> Services:
         """The composition root for one session and actor, sharing this process's adapter cache."""
-        return Services(session, actor, settings=self.settings, registry=self.adapters, clock=self.clock)
+        return Services(session, actor, settings=self.settings, registry=self.adapters, queue=self.queue,
+                        clock=self.clock)
 
 
 def _settings_from(config: Settings | Mapping[str, str] | None) -> Settings:

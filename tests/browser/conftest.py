@@ -2,8 +2,8 @@
 browser's requests run in other threads, so the rolled-back-transaction trick of the other tests does not
 apply), and Debian's chromium driven by Playwright (never a downloaded browser).
 
-Fixtures: ``live_database_url`` / ``live_db`` (a fresh database per test module; create data with
-``live_db.session()`` and the factories, then commit), ``live_server`` → (base URL, app), ``browser``,
+Fixtures (``live_database_url`` / ``live_db``, a fresh committed database per test module, are in
+tests/conftest.py): ``live_server`` → (base URL, app), ``browser``,
 ``page`` (a fresh browser context per test; on failure a screenshot is saved under the test's tmp_path and its
 path printed) and ``sign_in`` (signs in through the real /login form).
 """
@@ -12,17 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import uuid
-import warnings
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
-from poms_dd import create_app, migrate
-from poms_dd.db import Database
+from poms_dd import create_app
 from poms_dd.settings import Settings
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -30,40 +24,6 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 15000
-
-
-def _server_urls(postgres, name: str) -> tuple[str, str]:
-    """(URL of database ``name``, URL of the server's ``postgres`` database) on the test server: the private
-    cluster, or the server of ``POMS_DD_TEST_DATABASE_URL`` (its role needs CREATEDB)."""
-    if postgres is not None:
-        return postgres.url(name), postgres.url("postgres")
-    base = make_url(os.environ["POMS_DD_TEST_DATABASE_URL"])
-    return (base.set(database=name).render_as_string(hide_password=False),
-            base.set(database="postgres").render_as_string(hide_password=False))
-
-
-@pytest.fixture(scope="module")
-def live_database_url(postgres):
-    name = "poms_dd_browser_" + uuid.uuid4().hex[:8]
-    url, admin_url = _server_urls(postgres, name)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)   # no idle connection kept
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    migrate.upgrade(url)
-    yield url
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    except OperationalError as err:     # the server is gone already: say so, keep the test's own outcome
-        warnings.warn(f"could not drop the browser test database {name}: {err}")
-    admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def live_db(live_database_url):
-    db = Database(live_database_url)
-    yield db
-    db.engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,16 @@
 A split type lives in one module of this package (``drainingn.py``, ``byrun.py``, ...) as a subclass of
 :class:`SplitType`: its syntax, the form of stage query it expects, whether its launches are parameter launches,
 how its parameter list is read (``parse_params``) and written back (``render``).  ``registry.py`` lists them.
-Executing a split — the next slice from a persisted cursor, the preview, reset — is added to this interface by
-the launch and split issues, type by type, in the same modules.
+Executing a split is :meth:`SplitType.next_slice`: from the stage query, the parameters and the persisted cursor,
+the next :class:`Slice` (its exact MQL, and the cursor after it), reading MetaCat through a :class:`SliceSource`.
+It has no side effects; the launch records the slice and the new cursor in one transaction.  Types whose
+execution is not built yet say so (:class:`NotLaunchable`); the split-types issue completes them.
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Protocol
 
 from ...errors import InvalidInput
 from .grammar import positive_int
@@ -23,6 +26,43 @@ QUERY_FORM_TEXT = {
     QUERY_DD_PROJECT_ID: "the id of an existing Data Dispatcher project (a positive integer)",
     QUERY_OPTIONAL: "optional; the split type's items say what to process",
 }
+
+
+@dataclass(frozen=True)
+class Slice:
+    """What one launch processes.
+
+    ``key`` names the slice within the stage's cursor history (with the launch kind and attempt it makes the
+    launch's idempotency key); ``mql`` is the exact query of its files (for parameter launches: the query the
+    job works on); ``parameter`` is set for parameter launches; ``cursor`` is the stage's cursor after it.
+    """
+
+    key: str
+    mql: str
+    index: int | None = None
+    parameter: str | None = None
+    parameter_launch: bool = False
+    cursor: Mapping[str, Any] = field(default_factory=dict)
+    exhausts_when_empty: bool = False      # an empty slice means "all slices launched", not "nothing to launch"
+
+
+class SliceSource(Protocol):
+    """What a split reads to compute a slice (MetaCat, and what earlier slices of this stage delivered)."""
+
+    def fids(self, mql: str) -> Iterator[str]:
+        """The fids of ``mql``, streamed in the query's order."""
+
+    def delivered(self) -> set[str]:
+        """The fids delivered by earlier slices of this stage's cursor (since its last reset)."""
+
+
+class NotLaunchable(Exception):
+    """This split type cannot be launched yet (its execution comes with the split-types issue)."""
+
+
+def parenthesised(query: str) -> str:
+    """The stage query as a unit to compose with: ``(Q)``; never appended to as text."""
+    return f"({query.strip()})"
 
 
 class SplitType:
@@ -48,6 +88,15 @@ class SplitType:
     def render(self, params: Mapping[str, Any]) -> str:
         """The canonical text: ``parse(render(p)).params == p``."""
         raise NotImplementedError
+
+    def next_slice(self, params: Mapping[str, Any], query: str, cursor: Mapping[str, Any],
+                   source: SliceSource) -> Slice | None:
+        """The next slice after ``cursor`` (None: every slice has been launched).  No side effects.
+
+        Raises NotLaunchable for split types whose launches are not built yet.
+        """
+        raise NotLaunchable(f"Launching stages with the split type {self.kind} is not available yet; use "
+                            "drainingn, nfiles, limitn or draining, or give the stage a DD project id.")
 
     def __repr__(self) -> str:
         return f"<split type {self.kind}>"

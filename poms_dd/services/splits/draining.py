@@ -1,7 +1,9 @@
 """``draining``: each launch is a parameter launch with the whole stage query; the job drains it."""
 from __future__ import annotations
 
-from .base import NoParams
+from typing import Any, Mapping
+
+from .base import NoParams, Slice, SliceSource
 
 
 class Draining(NoParams):
@@ -9,3 +11,8 @@ class Draining(NoParams):
     syntax = "draining"
     parameter_launch = True
     description = "Each launch is a parameter launch with the whole query; the job drains it."
+
+    def next_slice(self, params: Mapping[str, Any], query: str, cursor: Mapping[str, Any],
+                   source: SliceSource) -> Slice | None:
+        """The whole query, every time; poms_dd creates no project (the job drains the query itself)."""
+        return Slice(key="whole", mql=query.strip(), parameter_launch=True, cursor=dict(cursor))

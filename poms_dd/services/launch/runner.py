@@ -1,0 +1,226 @@
+"""Running a queued launch in the worker (SPEC §4.1–§4.4): resolve, record the intent, create the DD project
+once, record it with the split cursor, run the launch command, record the result.
+
+Each step that talks to a service that cannot be rolled back sits between two commits, so a worker killed at
+any point leaves a state the next run of the same job continues from:
+
+* ``queued``: nothing was created; resolve and record the DD task (the intent) → ``launching``.
+* ``launching`` without a project id: DD may or may not have the project: look it up by its ``poms_task_id``
+  attribute, create it only when DD has none, then record it and advance the split cursor in one transaction.
+* ``launching`` with the command started but no result: the worker died while the command ran; whether its jobs
+  were submitted is unknown, so the project is cancelled and the submission fails with that explanation.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ... import permissions
+from ...adapters import ExperimentAdapters
+from ...errors import ExternalServiceError, InvalidInput, NotFound, PermissionDenied, PomsDDError
+from ...models import (CampaignStage, DataDispatcherSubmission, Submission, SubmissionStatus)
+from ...permissions import Actor
+from .attributes import project_attributes
+from .command import CommandFailed, CommandStep
+from .requests import record_status
+from .resolve import Resolution, resolve
+
+log = logging.getLogger(__name__)
+FINAL = {SubmissionStatus.CREATED, SubmissionStatus.RUNNING, SubmissionStatus.COMPLETED,
+         SubmissionStatus.COMPLETED_WITH_FAILURES, SubmissionStatus.LAUNCH_FAILED, SubmissionStatus.CANCELLED,
+         SubmissionStatus.ABANDONED, SubmissionStatus.HELD}
+
+
+class LaunchFailed(PomsDDError):
+    """The launch cannot go on; the message is what the person reads on the submission."""
+
+
+class LaunchRunner:
+    """The worker's side of one launch.  ``adapters_for(experiment)`` gives the experiment's adapters;
+    ``command`` runs the launch command (``command.py``)."""
+
+    def __init__(self, session: Session, actor: Actor, adapters_for, command: CommandStep):
+        self.session = session
+        self.actor = actor
+        self.adapters_for = adapters_for
+        self.command = command
+
+    def run(self, submission_id: int, *, last_attempt: bool = True) -> str:
+        """Carry the submission's launch as far as it goes; returns its status.
+
+        A Data Dispatcher outage while the project may have been created raises ExternalServiceError (the job
+        is retried later and continues here) unless ``last_attempt``: then the launch fails.
+        """
+        sub = self._locked(submission_id)
+        if sub is None or sub.status in FINAL:
+            self.session.commit()
+            return sub.status if sub else "missing"
+        try:
+            if sub.status == SubmissionStatus.QUEUED:
+                self._prepare(sub)
+            task = sub.dd_task
+            if task.project_id is None and not (task.split_slice or {}).get("parameter_launch"):
+                self._project(sub, task)
+            self.command.run(sub, self._adapters(sub).conn)
+        except (LaunchFailed, CommandFailed) as err:
+            self._fail(sub, err.message)
+        except ExternalServiceError as err:
+            if not last_attempt and sub.status == SubmissionStatus.LAUNCHING:
+                self.session.rollback()
+                raise
+            self._fail(sub, err.message)
+        return sub.status
+
+    def fail_unexpected(self, submission_id: int) -> None:
+        """After an error of ours (logged by the caller): the launch fails visibly instead of hanging."""
+        self.session.rollback()
+        sub = self._locked(submission_id)
+        if sub is not None and sub.status not in FINAL:
+            self._fail(sub, "poms_dd hit an internal error while launching (the administrators can find it in the "
+                            "worker's log); nothing more will happen to this submission. Launch again.")
+
+    # --- steps ----------------------------------------------------------------------------------------------
+
+    def _locked(self, submission_id: int) -> Submission | None:
+        return self.session.scalar(select(Submission).where(Submission.id == submission_id).with_for_update())
+
+    def _adapters(self, sub: Submission) -> ExperimentAdapters:
+        return self.adapters_for(sub.stage.campaign.experiment)
+
+    def _prepare(self, sub: Submission) -> None:
+        """Resolve what to process and record the DD task (the intent).  Commits."""
+        stage = self.session.scalar(select(CampaignStage).where(CampaignStage.id == sub.stage_id).with_for_update())
+        self._check_launcher(sub, stage)
+        adapters = self._adapters(sub)
+        try:
+            resolution = resolve(self.session, stage, sub.launch_kind, adapters.metacat)
+        except InvalidInput as err:
+            raise LaunchFailed(err.message) from None
+        if resolution is None:
+            raise LaunchFailed(f"All slices of the split type {stage.split_type} have been launched: nothing is "
+                               "left to launch. Reset the split to process the files again.")
+        count, size = self._count(resolution, adapters)
+        task = self._task(sub, stage, resolution, count)
+        if resolution.slice.parameter_launch:
+            setattr(stage, resolution.cursor_field, dict(resolution.slice.cursor))
+        record_status(sub, SubmissionStatus.LAUNCHING, self.actor,
+                      f"{count} file(s), {size} bytes: {task.mql}" if size is not None else task.mql)
+        self.session.add(task)
+        self.session.commit()
+
+    def _check_launcher(self, sub: Submission, stage: CampaignStage) -> None:
+        """The launcher must still be allowed to launch this stage (background actions are checked too)."""
+        if sub.launcher is None:
+            return                                        # a system launch (the scheduler, dependencies)
+        try:
+            permissions.check(Actor.person(sub.launcher), "stage.launch", stage.campaign.experiment_id, stage.role)
+        except (NotFound, PermissionDenied) as err:
+            raise LaunchFailed(f"{sub.launcher.username} may no longer launch this stage: {err.message}") from None
+
+    def _count(self, resolution: Resolution, adapters: ExperimentAdapters) -> tuple[int, int | None]:
+        if resolution.project_id is not None:
+            project = adapters.data_dispatcher.get_project(resolution.project_id, with_handles=True)
+            if project is None:
+                raise LaunchFailed(f"Data Dispatcher has no project {resolution.project_id} (the stage's project "
+                                   "id); correct the stage.")
+            return (project.counts.total if project.counts else 0), None
+        try:
+            counted = adapters.metacat.validate(resolution.slice.mql)
+        except InvalidInput as err:
+            raise LaunchFailed(f"MetaCat rejects the query {resolution.slice.mql!r}: {err.message}") from None
+        if counted.count == 0:
+            if resolution.slice.exhausts_when_empty:
+                raise LaunchFailed("All slices have been launched: the next slice selects no files. Reset the "
+                                   "split to process the files again.")
+            raise LaunchFailed(f"Nothing to launch: {resolution.slice.mql!r} selects no files.")
+        return counted.count, counted.total_size
+
+    def _task(self, sub: Submission, stage: CampaignStage, res: Resolution, count: int) -> DataDispatcherSubmission:
+        camp = stage.campaign
+        prefix = f"{stage.id}:{'test' if res.test else 'production'}:{res.slice.key}:"
+        attempt = 1 + (self.session.scalar(select(func.count()).select_from(DataDispatcherSubmission).where(
+            DataDispatcherSubmission.idempotency_key.like(prefix.replace("%", r"\%") + "%"))) or 0)
+        before = dict((stage.test_split_cursor if res.test else stage.split_cursor) or {})
+        slice_record: dict[str, Any] = {
+            "key": res.slice.key, "index": res.slice.index, "epoch": int(before.get("epoch", 0)), "test": res.test,
+            "cursor_before": before, "cursor_after": dict(res.slice.cursor), "attempt": attempt,
+            "parameter_launch": res.slice.parameter_launch}
+        if res.slice.mql.startswith("fids "):
+            slice_record["fids"] = res.slice.mql[5:].split(",")
+        task = DataDispatcherSubmission(
+            submission_id=sub.id, stage_id=stage.id, idempotency_key=prefix + str(attempt), mql=res.slice.mql,
+            split_type=res.split_type, split_slice=slice_record, parameter=res.slice.parameter,
+            project_id=res.project_id, file_count=count,
+            worker_timeout=_first(stage.dd_worker_timeout, camp.dd_worker_timeout,
+                                  camp.experiment.default_worker_timeout),
+            idle_timeout=_first(stage.dd_idle_timeout, camp.dd_idle_timeout, camp.experiment.default_idle_timeout),
+            virtual=bool(stage.dd_virtual if stage.dd_virtual is not None else camp.dd_virtual),
+            load_limit=_first(stage.dd_load_limit, camp.dd_load_limit))
+        sub.dd_task = task
+        return task
+
+    def _project(self, sub: Submission, task: DataDispatcherSubmission) -> None:
+        """Find the project DD may already have for this task, else create it; record it and advance the
+        split cursor in one transaction."""
+        dd = self._adapters(sub).data_dispatcher
+        # Every id of ours, not the task id alone: a project of another poms_dd database on the same DD (a test
+        # instance, say) can carry the same task id.
+        found = dd.list_projects({"poms_task_id": int(task.id), "poms_submission_id": int(sub.id),
+                                  "poms_stage_id": int(sub.stage_id),
+                                  "poms_experiment": sub.stage.campaign.experiment.name}, state=None)
+        if found:
+            project = found[0]
+            note = f"found Data Dispatcher project {project.project_id} of this launch (created before a restart)"
+        else:
+            project = self._create(sub, task)
+            note = f"Data Dispatcher project {project.project_id} created with {task.file_count} file(s)"
+        task.project_id = project.project_id
+        task.project_state = project.state
+        stage = self.session.scalar(select(CampaignStage).where(CampaignStage.id == sub.stage_id).with_for_update())
+        field = "test_split_cursor" if task.split_slice.get("test") else "split_cursor"
+        setattr(stage, field, dict(task.split_slice.get("cursor_after") or {}))
+        record_status(sub, SubmissionStatus.LAUNCHING, self.actor, note)
+        self.session.commit()
+
+    def _create(self, sub: Submission, task: DataDispatcherSubmission):
+        adapters = self._adapters(sub)
+        stage = sub.stage
+        users = [u for u in dict.fromkeys([sub.launcher.username if sub.launcher else None,
+                                          stage.owner.username if stage.owner else None]) if u]
+        roles = [stage.campaign.experiment.service_role] if stage.campaign.experiment.service_role else []
+        launcher = sub.launcher.username if sub.launcher else self.actor.name
+        return adapters.data_dispatcher.create_project(
+            adapters.metacat.iter_files(task.mql), attributes=project_attributes(sub, task, launcher),
+            query=task.mql, users=users, roles=roles, worker_timeout=task.worker_timeout,
+            idle_timeout=task.idle_timeout if task.idle_timeout is not None else None, virtual=task.virtual)
+
+    def _fail(self, sub: Submission, reason: str) -> None:
+        """Launch failed: cancel the project made for it (no orphan), give the slice back, record why."""
+        self.session.rollback()
+        sub = self._locked(sub.id)
+        task = sub.dd_task
+        if task is not None and task.project_id is not None and sub.launch_kind != "override":
+            try:
+                self._adapters(sub).data_dispatcher.cancel_project(task.project_id)
+                task.project_state = "cancelled"
+            except PomsDDError as err:
+                reason += f" (cancelling Data Dispatcher project {task.project_id} failed too: {err.message})"
+        if task is not None:
+            self._give_back(sub, task)
+        record_status(sub, SubmissionStatus.LAUNCH_FAILED, self.actor, reason)
+        self.session.commit()
+        log.info("launch of submission %s failed: %s", sub.id, reason)
+
+    def _give_back(self, sub: Submission, task: DataDispatcherSubmission) -> None:
+        """Put the split cursor back if it still points after this slice (nothing launched since)."""
+        stage = self.session.scalar(select(CampaignStage).where(CampaignStage.id == sub.stage_id).with_for_update())
+        field = "test_split_cursor" if task.split_slice.get("test") else "split_cursor"
+        if dict(getattr(stage, field) or {}) == dict(task.split_slice.get("cursor_after") or {}):
+            setattr(stage, field, dict(task.split_slice.get("cursor_before") or {}))
+
+
+def _first(*values):
+    return next((v for v in values if v is not None), None)
