@@ -26,6 +26,7 @@ class Settings:
     auth_mode: str = "local"
     trusted_header: str = "X-Remote-User"
     instance_path: str = "instance"
+    token_dir: str = ""                 # token/x509 files must lie here; empty: <instance_path>/token-files
     global_hold: bool = False
     session_cookie_secure: bool = False
     log_level: str = "INFO"
@@ -64,6 +65,10 @@ class Settings:
                                      + " (see config/poms_dd.env.example)")
         return settings
 
+    def token_files_dir(self) -> str:
+        """Where the experiments' token files and x509 certificates/keys must lie (POMS_DD_TOKEN_DIR)."""
+        return self.token_dir or os.path.join(self.instance_path, "token-files")
+
     def validated(self) -> "Settings":
         """Return self; raise ConfigurationError listing every problem."""
         problems = self.problems()
@@ -88,6 +93,8 @@ class Settings:
                                 "(generate one with `poms-dd generate-key`)")
         if self.log_level.upper() not in LOG_LEVELS:
             problems.append(f"POMS_DD_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+        if self.token_dir and not os.path.isabs(self.token_dir):
+            problems.append(f"POMS_DD_TOKEN_DIR must be an absolute path, not {self.token_dir!r}")
         if self.database_url and not self.database_url.startswith("postgresql"):
             problems.append("POMS_DD_DATABASE_URL must be a PostgreSQL URL (postgresql+psycopg2://...)")
         return problems

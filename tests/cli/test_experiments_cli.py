@@ -71,10 +71,11 @@ def test_field_errors_exit_non_zero_and_name_the_field(run, session):
     assert result.exit_code == 2 and "Choose one way" in result.output
 
 
-def test_update_changes_only_given_options_and_one_service(run, session):
+def test_update_changes_only_given_options_and_one_service(run, session, settings):
     run("create", "dune", "--metacat-url", "https://mc.example.org/app", "--rucio-host", "https://rucio.example.org",
         "--service-account", "svc", "--password-stdin", input=SECRET + "\n")
-    result = run("update", "dune", "--service", "rucio", "--x509-cert", "/etc/c.pem", "--x509-key", "/etc/k.pem")
+    files = settings.token_files_dir()
+    result = run("update", "dune", "--service", "rucio", "--x509-cert", f"{files}/c.pem", "--x509-key", f"{files}/k.pem")
     assert result.exit_code == 0, result.output
     exp = session.scalar(select(Experiment).where(Experiment.name == "dune"))
     session.refresh(exp)

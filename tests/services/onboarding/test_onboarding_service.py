@@ -18,6 +18,7 @@ from poms_dd.services.onboarding.service import OnboardingService
 from factories import make_experiment, make_user
 
 SECRET = "s3cret-Pa55word-XYZ"
+TOKEN_DIR = "/etc/poms"           # where these tests put token and x509 files (POMS_DD_TOKEN_DIR)
 
 
 def full_data(name="dune2", secret=SECRET, **overrides):
@@ -52,7 +53,7 @@ def box(settings):
 
 def onboarding(session, who, box, settings) -> OnboardingService:
     actor = who if isinstance(who, Actor) else Actor.person(who)
-    return OnboardingService(session, actor, ConnectionService(box, settings.instance_path))
+    return OnboardingService(session, actor, ConnectionService(box, settings.instance_path, token_dir=TOKEN_DIR))
 
 
 @pytest.fixture
@@ -142,7 +143,7 @@ def test_field_errors(service, session, overrides, field, fragment):
 
 @pytest.mark.parametrize("service_name, cred, field, fragment", [
     ("rucio", {"method": "x509", "cert_path": "/etc/poms/cert.pem"}, "rucio.key_path", "private key"),
-    ("rucio", {"method": "x509", "key_path": "/k.pem"}, "rucio.cert_path", "certificate"),
+    ("rucio", {"method": "x509", "key_path": "/etc/poms/k.pem"}, "rucio.cert_path", "certificate"),
     ("data_dispatcher", {"method": "token_file", "username": "dunepro"}, "data_dispatcher.token_file",
      "path of a bearer-token file"),
     ("data_dispatcher", {"method": "token_file", "username": "u", "token_file": "rel/tok"},
@@ -214,8 +215,8 @@ def test_clear_secret_and_method_change(service):
     assert "metacat.secret" in err.value.field_errors
     assert exp.credential("metacat").secret_encrypted is not None
     # Switching method drops a password that would otherwise be sent as a token.
-    service.update("dune2", {"credentials": {"metacat": {"method": "x509", "cert_path": "/c.pem",
-                                                         "key_path": "/k.pem"}}})
+    service.update("dune2", {"credentials": {"metacat": {"method": "x509", "cert_path": "/etc/poms/c.pem",
+                                                         "key_path": "/etc/poms/k.pem"}}})
     assert exp.credential("metacat").secret_encrypted is None
 
 
