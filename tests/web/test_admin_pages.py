@@ -668,3 +668,26 @@ def test_a_token_file_inside_the_token_directory_signs_in_against_the_testbed(ad
     token = csrf_token(admin_client, "/admin/experiments/hypot")
     rows = check_rows(body(admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})))
     assert len(rows) == 3 and all(">OK<" in r and ">bob<" in r for r in rows.values()), rows
+
+
+def _checkbox_checked(html: str, name: str) -> bool:
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+    return " checked" in tag
+
+
+@pytest.mark.parametrize("action", ["test-connection", "refresh-tokens"])
+def test_the_redrawn_form_after_a_test_or_refresh_shows_the_stored_checkboxes(admin_client, session, testbed, action):
+    onboard(admin_client, testbed)                       # active and verify_tls ticked
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    response = admin_client.post(f"/admin/experiments/hypot/{action}", data={"csrf_token": token})
+    assert response.status_code == 200
+    html = body(response)
+    assert _checkbox_checked(html, "active") and _checkbox_checked(html, "verify_tls")
+    assert "tls-warning" not in html
+    assert f'value="{testbed.mc_url}"' in html
+    # An inactive experiment without TLS verification is drawn as such, too.
+    fields = dict(fields_for(testbed), name="", secret="")
+    del fields["active"], fields["verify_tls"]
+    assert post_form(admin_client, "/admin/experiments/hypot", fields).status_code == 302
+    html = body(admin_client.post(f"/admin/experiments/hypot/{action}", data={"csrf_token": token}))
+    assert not _checkbox_checked(html, "active") and not _checkbox_checked(html, "verify_tls")
