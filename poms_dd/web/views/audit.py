@@ -53,8 +53,7 @@ def audit_page(experiment: str):
 @login_required
 def audit_api(experiment: str):
     result = _page()
-    return jsonify({"experiment": result.experiment.name, "has_more": result.has_more, "page": result.page,
-                    "pages": result.pages, "total": result.total, "events": [
+    return jsonify({"experiment": result.experiment.name, "has_more": result.has_more, "events": [
         {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "object_type": e.object_type,
          "object_id": e.object_id, "summary": e.summary, "before": e.before, "after": e.after}
         for e in result.events]})
