@@ -29,6 +29,7 @@ class Settings:
     auth_mode: str = "local"
     trusted_header: str = "X-Remote-User"
     instance_path: str = "instance"
+    token_dir: str = ""                 # token/x509 files must lie here; empty: <instance_path>/token-files
     global_hold: bool = False
     https: bool = False
     session_cookie_secure: bool = False     # the former name of ``https`` (still honoured)
@@ -89,6 +90,10 @@ class Settings:
         ``POMS_DD_SESSION_COOKIE_SECURE``): Secure cookies and HSTS."""
         return self.https or self.session_cookie_secure
 
+    def token_files_dir(self) -> str:
+        """Where the experiments' token files and x509 certificates/keys must lie (POMS_DD_TOKEN_DIR)."""
+        return self.token_dir or os.path.join(self.instance_path, "token-files")
+
     def validated(self) -> "Settings":
         """Return self; raise ConfigurationError listing every problem."""
         problems = self.problems()
@@ -116,6 +121,8 @@ class Settings:
                 problems.append(f"POMS_DD_{name.upper()} must be at least 1, not {getattr(self, name)!r}")
         if self.log_level.upper() not in LOG_LEVELS:
             problems.append(f"POMS_DD_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+        if self.token_dir and not os.path.isabs(self.token_dir):
+            problems.append(f"POMS_DD_TOKEN_DIR must be an absolute path, not {self.token_dir!r}")
         if self.database_url and not self.database_url.startswith("postgresql"):
             problems.append("POMS_DD_DATABASE_URL must be a PostgreSQL URL (postgresql+psycopg2://...)")
         return problems + self._launch_problems()

@@ -81,8 +81,8 @@ def _payload(creating: bool, opts: dict[str, Any]) -> dict[str, Any]:
     if methods:
         cred["method"] = methods[0]
     if opts["password_stdin"] or opts["token_stdin"]:
-        secret = sys.stdin.readline().strip()
-        if not secret:
+        secret = sys.stdin.readline().rstrip("\r\n")    # other surrounding spaces: the service refuses them
+        if not secret.strip():
             raise click.UsageError("standard input was empty; pipe the password or token into the command.")
         cred["secret"] = secret
     for key, opt in (("token_file", "token_file"), ("cert_path", "x509_cert"), ("key_path", "x509_key"),

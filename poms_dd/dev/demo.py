@@ -4,11 +4,14 @@ A private PostgreSQL under ``--dir`` (default ``.demo/``), migrations, the testb
 seeded, its state kept in ``.demo/testbed.state``), the example experiment ``hypot`` onboarded against the
 testbed (its connection test must be green), demo users, the demo campaign imported from
 ``config/demo_campaign.ini``, and the web app on 127.0.0.1.  Running it again resumes where it stopped:
-keys, passwords and ports are kept in ``.demo/demo.env`` (mode 0600).
+keys, passwords and ports are kept in ``.demo/demo.env`` (mode 0600).  ``.demo/poms_dd.env`` (0600) holds the
+same settings as ``POMS_DD_*`` variables for the ``poms-dd`` command line while the demo runs.
 """
 from __future__ import annotations
 
+import os
 import secrets
+import shlex
 import signal
 import threading
 from pathlib import Path
@@ -44,6 +47,20 @@ def _load_env(path: Path) -> dict[str, str]:
                         + "".join(f"{k}={v}\n" for k, v in sorted(values.items())))
         path.chmod(0o600)
     return values
+
+
+def write_settings_file(path: Path, settings: Settings) -> None:
+    """The demo's settings as ``POMS_DD_*`` variables (mode 0600), for the ``poms-dd`` CLI:
+    ``set -a; . .demo/poms_dd.env; set +a``."""
+    values = {"DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key,
+              "ENCRYPTION_KEY": settings.encryption_key, "INSTANCE_PATH": settings.instance_path,
+              "AUTH_MODE": settings.auth_mode}
+    text = ("# the demo's settings, written by poms-dd demo; for the CLI: set -a; . " + path.name + "; set +a\n"
+            + "".join(f"POMS_DD_{k}={shlex.quote(v)}\n" for k, v in values.items()))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    path.chmod(0o600)
 
 
 DEMO_ACTOR = Actor.system_actor("demo")
@@ -123,6 +140,7 @@ def command(demo_dir: str, port: int, testbed_port: int, files: int | None, setu
     settings = Settings(database_url=pg.url("poms_dd"), secret_key=env["SECRET_KEY"],
                         encryption_key=env["ENCRYPTION_KEY"], instance_path=str(root / "instance")).validated()
     migrate.upgrade(settings.database_url)
+    write_settings_file(root / "poms_dd.env", settings)
     db = Database(settings.database_url)
 
     testbed = TestbedServer(seed="demo", files=files, port=testbed_port, state=str(root / "testbed.state"))
@@ -151,7 +169,7 @@ def command(demo_dir: str, port: int, testbed_port: int, files: int | None, setu
             server = make_server("127.0.0.1", port, app, threaded=True)
         except OSError as err:
             raise click.ClickException(f"the web app cannot listen on 127.0.0.1:{port} ({err}); pass --port") from None
-        _banner(port, testbed.url, env["ADMIN_PASSWORD"])
+        _banner(port, testbed.url, env["ADMIN_PASSWORD"], root / "poms_dd.env")
         done = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: done.set())
         signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -168,13 +186,14 @@ def command(demo_dir: str, port: int, testbed_port: int, files: int | None, setu
         click.echo("demo stopped; its state is kept in " + str(root))
 
 
-def _banner(port: int, testbed_url: str, admin_password: str) -> None:
+def _banner(port: int, testbed_url: str, admin_password: str, settings_file: Path) -> None:
     users = " · ".join(f"{n} / {p} ({r}, hypot)" for n, p, r in DEMO_USERS)
     click.echo(f"""
 poms_dd demo is running
   web app   http://127.0.0.1:{port}/      sign in as admin / {admin_password}  (superuser)
                                           or {users}
   testbed   {testbed_url}/      MetaCat /mc, Data Dispatcher /dd, Rucio /rucio (accounts poms/poms, alice/alice)
+  CLI       set -a; . {settings_file}; set +a; poms-dd user token alice --name script
 Ctrl-C stops everything; the state is kept for the next run (`make clean` removes it).
 """, nl=False)
 

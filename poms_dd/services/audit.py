@@ -1,9 +1,10 @@
 """Recording audit events (who did what to which object, before/after)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, Experiment
@@ -32,6 +33,21 @@ def record(session: Session, actor: Actor, action: str, object_type: str, object
 PAGE_SIZE = 50
 
 
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of an experiment's audit trail, newest first; ``page`` is clamped to 1..``pages``."""
+
+    experiment: Experiment
+    events: list[AuditEvent]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.page < self.pages
+
+
 class AuditService:
     """Reading the audit trail of one experiment (experiment superusers and administrators)."""
 
@@ -41,16 +57,19 @@ class AuditService:
         self.scope = Scope(session, actor)
 
     def page(self, experiment_name: str, page: int = 1, object_type: str | None = None,
-             per_page: int = PAGE_SIZE) -> tuple[Experiment, list[AuditEvent], bool]:
-        """Events of the experiment, newest first: (experiment, events, has_more).
+             per_page: int = PAGE_SIZE) -> AuditPage:
+        """Page ``page`` of the experiment's events, newest first; a page number beyond the last (however
+        large) gives the last page, one below 1 the first.
 
         Raises NotFound (no such experiment, or not a member), PermissionDenied (needs the superuser role).
         """
         exp = self.scope.experiment(experiment_name, "audit.view")
-        query = select(AuditEvent).where(AuditEvent.experiment_id == exp.id)
+        where = [AuditEvent.experiment_id == exp.id]
         if object_type:
-            query = query.where(AuditEvent.object_type == object_type)
-        page = max(page, 1)
-        rows = list(self.session.scalars(query.order_by(AuditEvent.id.desc())
-                                         .offset((page - 1) * per_page).limit(per_page + 1)))
-        return exp, rows[:per_page], len(rows) > per_page
+            where.append(AuditEvent.object_type == object_type)
+        total = self.session.scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0
+        pages = max(1, -(-total // per_page))
+        page = min(max(page, 1), pages)
+        rows = list(self.session.scalars(select(AuditEvent).where(*where).order_by(AuditEvent.id.desc())
+                                         .offset((page - 1) * per_page).limit(per_page)))
+        return AuditPage(exp, rows, page, pages, total)

@@ -18,7 +18,6 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from ..adapters import ExperimentAdapters
-from ..crypto import SecretBox
 from ..db import utcnow
 from ..errors import ConfigurationError
 from ..models import Experiment
@@ -70,7 +69,7 @@ class Services:
         if self.settings is None:
             raise ConfigurationError("reaching the experiments' services needs the settings "
                                      "(POMS_DD_ENCRYPTION_KEY, POMS_DD_INSTANCE_PATH)")
-        return ConnectionService(SecretBox.from_settings(self.settings), self.settings.instance_path, self.registry)
+        return ConnectionService.from_settings(self.settings, self.registry)
 
     def adapters(self, experiment: Experiment) -> ExperimentAdapters:
         """The experiment's MetaCat / DD / Rucio adapters.  Callers check permissions first."""

@@ -6,7 +6,11 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from sqlalchemy import select
+
 from factories import make_user
+from poms_dd.models import AuditEvent, Experiment
+from poms_dd.permissions import Actor
 from poms_dd.testbed.store import Account
 
 ACCOUNT = "pomsbrowser"
@@ -131,3 +135,48 @@ def test_superuser_onboards_tests_connections_and_adds_a_member(live_server, pag
 
     for html in html_seen:
         assert PASSWORD not in html
+
+
+def _onboard_directly(app, live_db, tb, name):
+    """An active experiment with TLS verification on, onboarded as a script would (the state under test)."""
+    with live_db.session() as s:
+        services = app.extensions["poms_dd"].services(s, Actor.system_actor("cli:test"))
+        services.onboarding.create({
+            "name": name, "metacat_url": tb.mc_url, "metacat_auth_url": tb.mc_url + "/auth", "dd_url": tb.dd_url,
+            "dd_auth_url": tb.dd_url + "/auth", "rucio_host": tb.rucio_url, "rucio_account": ACCOUNT,
+            "default_namespace": "hypot", "active": True, "verify_tls": True,
+            "credentials": {k: {"method": "password", "username": ACCOUNT, "secret": PASSWORD}
+                            for k in ("metacat", "data_dispatcher", "rucio")}})
+
+
+def test_save_after_test_connection_changes_nothing_and_long_errors_wrap(live_server, page, sign_in, people,
+                                                                        live_db, service_account):
+    tb = service_account
+    base, app = live_server
+    _onboard_directly(app, live_db, tb, "keepexp")
+    sign_in(page, "boss", "boss-pw", path="/login?next=/admin/experiments/keepexp")
+    page.goto(f"{base}/admin/experiments/keepexp")
+    page.get_by_role("button", name="Test connection").click()
+    expect(page.locator("#connection-test tr.check-ok")).to_have_count(3)
+    expect(page.get_by_label("Active", exact=True)).to_be_checked()
+    expect(page.get_by_label("Verify server certificates")).to_be_checked()
+    expect(page.locator(".tls-warning")).to_have_count(0)
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    with live_db.session() as s:
+        exp = s.scalar(select(Experiment).where(Experiment.name == "keepexp"))
+        assert exp.active is True and exp.verify_tls is True
+        changes = [(e.before or {}) | (e.after or {}) for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.experiment_id == exp.id, AuditEvent.action == "experiment.update"))]
+        assert not any("active" in c or "verify_tls" in c for c in changes), changes
+
+    # A long error (one unbroken word and a long sentence) wraps inside the page instead of widening it.
+    message = "x" * 400 + " " + "the server explains at length what went wrong " * 20
+    r = requests.post(f"{tb.url}/_testbed/fault", params={"service": "dd", "status": 500, "message": message},
+                      timeout=10)
+    assert r.status_code == 200
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("button", name="Test connection").click()
+    expect(check_row(page, "Data Dispatcher").locator(".error-message")).to_contain_text("x" * 50)
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths

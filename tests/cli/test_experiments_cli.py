@@ -71,10 +71,11 @@ def test_field_errors_exit_non_zero_and_name_the_field(run, session):
     assert result.exit_code == 2 and "Choose one way" in result.output
 
 
-def test_update_changes_only_given_options_and_one_service(run, session):
+def test_update_changes_only_given_options_and_one_service(run, session, settings):
     run("create", "dune", "--metacat-url", "https://mc.example.org/app", "--rucio-host", "https://rucio.example.org",
         "--service-account", "svc", "--password-stdin", input=SECRET + "\n")
-    result = run("update", "dune", "--service", "rucio", "--x509-cert", "/etc/c.pem", "--x509-key", "/etc/k.pem")
+    files = settings.token_files_dir()
+    result = run("update", "dune", "--service", "rucio", "--x509-cert", f"{files}/c.pem", "--x509-key", f"{files}/k.pem")
     assert result.exit_code == 0, result.output
     exp = session.scalar(select(Experiment).where(Experiment.name == "dune"))
     session.refresh(exp)
@@ -156,3 +157,32 @@ def test_tls_option_errors_name_the_field(run, session):
     assert "ca_path: /no/such/certificates does not exist on the poms_dd server" in result.output
     assert "service_timeout: Enter the seconds" in result.output and "rucio_vo: A Rucio VO" in result.output
     assert session.scalar(select(Experiment)) is None
+
+
+def test_a_password_with_a_leading_space_is_refused_and_a_trailing_newline_stripped(run, session, settings):
+    result = run("create", "dune", "--metacat-url", "https://mc.example.org/app", "--service-account", "svc",
+                 "--password-stdin", input=" " + SECRET + "\n")
+    assert result.exit_code == 1
+    assert "metacat.secret:" in result.output and "starts or ends with a space" in result.output
+    assert SECRET not in result.output and session.scalar(select(Experiment)) is None
+    result = run("create", "dune", "--metacat-url", "https://mc.example.org/app", "--service-account", "svc",
+                 "--password-stdin", input=SECRET + "\r\n")
+    assert result.exit_code == 0, result.output
+    cred = session.scalar(select(Experiment)).credential("metacat")
+    assert SecretBox.from_settings(settings).decrypt(cred.secret_encrypted) == SECRET
+
+
+def test_credentials_in_a_url_and_files_outside_the_token_directory_are_refused(run, session, settings):
+    result = run("create", "dune", "--metacat-url", "https://svc:Url-Canary-31@mc.example.org/app")
+    assert result.exit_code == 1
+    assert "metacat_url:" in result.output and "must not contain a user name or password" in result.output
+    assert "Url-Canary-31" not in result.output
+    result = run("create", "dune", "--metacat-url", "https://mc.example.org/app", "--service-account", "svc",
+                 "--token-file", "/etc/shadow")
+    assert result.exit_code == 1
+    assert "metacat.token_file:" in result.output and settings.token_files_dir() in result.output
+    assert session.scalar(select(Experiment)) is None
+    inside = f"{settings.token_files_dir()}/svc.token"
+    assert run("create", "dune", "--metacat-url", "https://mc.example.org/app", "--service-account", "svc",
+               "--token-file", inside).exit_code == 0
+    assert session.scalar(select(Experiment)).credential("metacat").token_file == inside

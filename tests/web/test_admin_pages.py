@@ -102,12 +102,13 @@ def test_edit_page_never_shows_the_secret_and_empty_keeps_it(admin_client, sessi
     assert bytes(exp.credential("metacat").secret_encrypted) == before
 
 
-def test_clear_checkbox_removes_a_pasted_token(admin_client, session):
-    fields = form_fields(**{"data_dispatcher-method": "token_file", "data_dispatcher-token_file": "/etc/dd.token",
+def test_clear_checkbox_removes_a_pasted_token(admin_client, session, settings):
+    token_file = f"{settings.token_files_dir()}/dd.token"
+    fields = form_fields(**{"data_dispatcher-method": "token_file", "data_dispatcher-token_file": token_file,
                             "data_dispatcher-secret": "pasted.jwt.token"})
     assert post_form(admin_client, "/admin/experiments/new", fields).status_code == 302
     fields = form_fields(secret="", **{"data_dispatcher-method": "token_file",
-                                       "data_dispatcher-token_file": "/etc/dd.token",
+                                       "data_dispatcher-token_file": token_file,
                                        "data_dispatcher-clear_secret": "y"})
     assert post_form(admin_client, "/admin/experiments/neutrino", fields).status_code == 302
     session.expire_all()
@@ -514,3 +515,194 @@ def test_connection_test_over_https_with_a_wrong_ca_path_shows_the_tls_error(adm
                      dict(fields, name="", secret="", ca_path=str(right_ca))).status_code == 302
     rows = check_rows(body(admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})))
     assert all(">OK<" in row for row in rows.values()), rows
+
+
+# --- Hardening: what may be typed into the settings (issue "Hardening" 2, 3, 7, 11, 12) ---------------------
+
+def _add_account(tb, username, password):
+    from poms_dd.testbed.store import Account
+    with tb.store.lock:
+        tb.store.accounts[username] = Account(username, password, admin=True, roles=["hypot/production"])
+
+
+def _everything_shown(client, token, name="hypot"):
+    """Every page and API answer that could show settings, tokens or errors of the experiment."""
+    responses = [client.post(f"/admin/experiments/{name}/test-connection", data={"csrf_token": token}),
+                 client.post(f"/admin/experiments/{name}/refresh-tokens", data={"csrf_token": token})]
+    for path in ("/admin", f"/admin/experiments/{name}", f"/api/admin/experiments/{name}",
+                 f"/api/admin/experiments/{name}/tokens", f"/experiments/{name}/audit",
+                 f"/api/experiments/{name}/audit"):
+        responses.append(client.get(path))
+    responses.append(client.post(f"/api/admin/experiments/{name}/test-connection", headers={"X-CSRFToken": token}))
+    responses.append(client.post(f"/api/admin/experiments/{name}/tokens/refresh", headers={"X-CSRFToken": token}))
+    return responses
+
+
+def _audit_text(session) -> str:
+    return json.dumps([[e.before, e.after, e.summary] for e in session.scalars(select(AuditEvent)).all()])
+
+
+@pytest.mark.parametrize("secret", [" Lead-Space-Canary-55", "Trail-Space-Canary-55 ", "Two\nLines-Canary-55"])
+def test_a_password_with_surrounding_spaces_is_refused_and_never_echoed(admin_client, app, session, secret):
+    fields = form_fields(**{"rucio-secret": secret})
+    response = post_form(admin_client, "/admin/experiments/new", fields)
+    assert response.status_code == 400
+    html = body(response)
+    block = field_block(html, "rucio-secret")
+    assert "Rucio password or pasted token" in block and re.search(r"space or tab|line break", block), block
+    assert "Canary-55" not in html
+    assert session.scalar(select(Experiment).where(Experiment.name == "neutrino")) is None
+    make_user(session, "apiboss", superuser=True)
+    headers = {"Authorization": f"Bearer {api_token(session, 'apiboss')}"}
+    r = app.test_client().post("/api/admin/experiments", headers=headers, json={
+        "name": "apiexp", "metacat_url": "https://mc.example.org/app",
+        "credentials": {"metacat": {"method": "password", "username": "svc", "secret": secret}}})
+    assert r.status_code == 400 and "metacat.secret" in r.get_json()["field_errors"], body(r)
+    assert "Canary-55" not in body(r)
+    assert session.scalars(select(AuditEvent).where(AuditEvent.object_type == "experiment")).all() == []
+
+
+def test_a_pasted_trailing_newline_is_stripped_and_the_password_never_appears(admin_client, session,
+                                                                              fresh_testbed, settings):
+    secret = "Newline-Canary-8Hq2"
+    _add_account(fresh_testbed, "pomsnl", secret)
+    fields = fields_for(fresh_testbed, username="pomsnl", password=secret + "\n")
+    response = post_form(admin_client, "/admin/experiments/new", fields)
+    assert response.status_code == 302, body(response)
+    exp = session.scalar(select(Experiment).where(Experiment.name == "hypot"))
+    box = SecretBox.from_settings(settings)
+    assert {box.decrypt(c.secret_encrypted) for c in exp.credentials} == {secret}
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    responses = _everything_shown(admin_client, token)
+    rows = check_rows(body(responses[0]))
+    assert len(rows) == 3 and all(">OK<" in r and "pomsnl" in r for r in rows.values()), rows
+    for r in responses:
+        assert r.status_code == 200, r.request.path
+        assert secret not in body(r), r.request.path
+    assert secret not in _audit_text(session)
+
+
+@pytest.mark.parametrize("field", ["metacat_url", "dd_auth_url", "rucio_host"])
+def test_credentials_inside_a_url_are_refused_without_showing_them(admin_client, app, session, field):
+    url = "https://svc:Url-Canary-31@mc.example.org/app"
+    response = post_form(admin_client, "/admin/experiments/new", form_fields(**{field: url}))
+    assert response.status_code == 400
+    html = body(response)
+    assert "must not contain a user name or password" in field_block(html, field)
+    assert "Url-Canary-31" not in html                    # not even in the redrawn field
+    assert session.scalar(select(Experiment).where(Experiment.name == "neutrino")) is None
+    make_user(session, "apiboss", superuser=True)
+    headers = {"Authorization": f"Bearer {api_token(session, 'apiboss')}"}
+    r = app.test_client().post("/api/admin/experiments", json={"name": "apiexp", field: url}, headers=headers)
+    assert r.status_code == 400 and field in r.get_json()["field_errors"]
+    assert "Url-Canary-31" not in body(r)
+    assert session.scalars(select(AuditEvent).where(AuditEvent.object_type == "experiment")).all() == []
+
+
+def _token_dir(settings):
+    from pathlib import Path
+    path = Path(settings.token_files_dir())
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _outside_files(settings, tmp_path):
+    """Server files a token_file must never reach: /etc/shadow, the settings file, and a symlink to it."""
+    env_file = tmp_path / "poms_dd.env"
+    env_file.write_text(f"POMS_DD_ENCRYPTION_KEY={settings.encryption_key}\n")
+    link = _token_dir(settings) / "innocent.token"
+    link.symlink_to(env_file)
+    return {"shadow": "/etc/shadow", "env": str(env_file), "symlink": str(link),
+            "dotdot": f"{settings.token_files_dir()}/../../poms_dd.env"}
+
+
+@pytest.mark.parametrize("which", ["shadow", "env", "symlink", "dotdot"])
+def test_a_token_file_outside_the_token_directory_is_refused(admin_client, app, session, settings, tmp_path, which):
+    path = _outside_files(settings, tmp_path)[which]
+    fields = form_fields(**{"data_dispatcher-method": "token_file", "data_dispatcher-token_file": path,
+                            "data_dispatcher-secret": ""})
+    response = post_form(admin_client, "/admin/experiments/new", fields)
+    assert response.status_code == 400
+    block = field_block(body(response), "data_dispatcher-token_file")
+    assert "must lie in poms_dd&#39;s token directory" in block and "POMS_DD_TOKEN_DIR" in block, block
+    assert session.scalar(select(Experiment).where(Experiment.name == "neutrino")) is None
+    # The same through the API, on an existing experiment: 400, nothing changed.
+    assert post_form(admin_client, "/admin/experiments/new", form_fields()).status_code == 302
+    make_user(session, "apiboss", superuser=True)
+    headers = {"Authorization": f"Bearer {api_token(session, 'apiboss')}"}
+    r = app.test_client().patch("/api/admin/experiments/neutrino", headers=headers, json={"credentials": {
+        "rucio": {"method": "token_file", "token_file": path}}})
+    assert r.status_code == 400 and "rucio.token_file" in r.get_json()["field_errors"], body(r)
+    session.expire_all()
+    exp = session.scalar(select(Experiment).where(Experiment.name == "neutrino"))
+    assert exp.credential("rucio").method == "password" and exp.credential("rucio").token_file is None
+    assert exp.credential("data_dispatcher").token_file is None
+
+
+def test_x509_files_outside_the_token_directory_are_refused(admin_client, session, settings):
+    inside = f"{_token_dir(settings)}/robot.key"
+    fields = form_fields(**{"rucio-method": "x509", "rucio-cert_path": "/etc/passwd", "rucio-key_path": inside})
+    response = post_form(admin_client, "/admin/experiments/new", fields)
+    assert response.status_code == 400
+    rows = {name: chunk for chunk in body(response).split('<div class="form-field')
+            for name in ("rucio-cert_path", "rucio-key_path") if f'name="{name}"' in chunk}
+    assert "token directory" in rows["rucio-cert_path"] and "token directory" not in rows["rucio-key_path"]
+
+
+def test_a_token_file_inside_the_token_directory_signs_in_against_the_testbed(admin_client, session, settings,
+                                                                             testbed):
+    from poms_dd.testbed import tokens as testbed_tokens
+    tokens = _token_dir(settings)
+    jwt_file, rucio_file = tokens / "bob.jwt", tokens / "bob.rucio"
+    jwt_file.write_text(testbed_tokens.mint(testbed.store, "bob") + "\n")
+    r = requests.get(f"{testbed.rucio_url}/auth/userpass", timeout=5, headers={
+        "X-Rucio-Username": "bob", "X-Rucio-Password": "bob", "X-Rucio-Account": "bob"})
+    rucio_file.write_text(r.headers["X-Rucio-Auth-Token"] + "\n")
+    for f in (jwt_file, rucio_file):
+        f.chmod(0o600)
+    fields = fields_for(testbed, username="bob", password="")
+    for key, path in (("metacat", jwt_file), ("data_dispatcher", jwt_file), ("rucio", rucio_file)):
+        fields.update({f"{key}-method": "token_file", f"{key}-token_file": str(path), f"{key}-secret": ""})
+    response = post_form(admin_client, "/admin/experiments/new", fields)
+    assert response.status_code == 302, body(response)
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    rows = check_rows(body(admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})))
+    assert len(rows) == 3 and all(">OK<" in r and ">bob<" in r for r in rows.values()), rows
+
+
+def _checkbox_checked(html: str, name: str) -> bool:
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+    return " checked" in tag
+
+
+@pytest.mark.parametrize("action", ["test-connection", "refresh-tokens"])
+def test_the_redrawn_form_after_a_test_or_refresh_shows_the_stored_checkboxes(admin_client, session, testbed, action):
+    onboard(admin_client, testbed)                       # active and verify_tls ticked
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    response = admin_client.post(f"/admin/experiments/hypot/{action}", data={"csrf_token": token})
+    assert response.status_code == 200
+    html = body(response)
+    assert _checkbox_checked(html, "active") and _checkbox_checked(html, "verify_tls")
+    assert "tls-warning" not in html
+    assert f'value="{testbed.mc_url}"' in html
+    # An inactive experiment without TLS verification is drawn as such, too.
+    fields = dict(fields_for(testbed), name="", secret="")
+    del fields["active"], fields["verify_tls"]
+    assert post_form(admin_client, "/admin/experiments/hypot", fields).status_code == 302
+    html = body(admin_client.post(f"/admin/experiments/hypot/{action}", data={"csrf_token": token}))
+    assert not _checkbox_checked(html, "active") and not _checkbox_checked(html, "verify_tls")
+
+
+@pytest.mark.xfail(strict=True, reason="the message is made in poms_dd/adapters/errors.py (translate: an "
+                   "AuthenticationError whose HTTP status is 404 must say the auth URL is wrong); see the "
+                   "onboarding hardening report")
+def test_a_wrong_auth_url_path_says_the_url_is_wrong_not_the_password(admin_client, testbed):
+    fields = fields_for(testbed)
+    fields.update(metacat_auth_url=testbed.mc_url + "/no-such-auth", dd_auth_url=testbed.dd_url + "/no-such-auth")
+    assert post_form(admin_client, "/admin/experiments/new", fields).status_code == 302
+    token = csrf_token(admin_client, "/admin/experiments/hypot")
+    rows = check_rows(body(admin_client.post("/admin/experiments/hypot/test-connection", data={"csrf_token": token})))
+    for service in ("MetaCat", "Data Dispatcher"):
+        assert ">FAIL<" in rows[service]
+        assert "404" in rows[service] and "URL" in rows[service], rows[service]
+        assert "check the service account and its password" not in rows[service], rows[service]

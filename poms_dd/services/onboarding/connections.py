@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import os
+import secrets
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,11 @@ from typing import Any
 from ...adapters import Credential, ExperimentAdapters, ExperimentConnection
 from ...crypto import SecretBox
 from ...models import Experiment, Service
+from ...settings import Settings
+
+
+TOKEN_DIR_NAME = "token-files"          # the default token directory, under the instance path
+_CONNECTION_FIELDS = {f.name for f in dataclasses.fields(ExperimentConnection)}
 
 
 class AdapterRegistry:
@@ -40,19 +47,42 @@ class AdapterRegistry:
             self._cache.pop(experiment, None)
 
 
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
 def _fingerprint(conn: ExperimentConnection) -> str:
-    """A digest of every setting (secrets included, never stored): equal settings, equal adapters."""
-    return hashlib.sha256(repr(dataclasses.astuple(conn)).encode("utf-8")).hexdigest()
+    """A keyed digest of every setting (secrets included; in memory only, keyed per process): equal settings,
+    equal adapters."""
+    return hmac.new(_PROCESS_KEY, repr(dataclasses.astuple(conn)).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def identity_key(encryption_key: str) -> bytes:
+    """The key of the token libraries' ``identity`` files (a keyed hash of the credential, so the file says
+    nothing about a password without POMS_DD_ENCRYPTION_KEY): HMAC-SHA256 of a fixed label under that key."""
+    return hmac.new(encryption_key.encode("utf-8"), b"poms_dd token-library identity v1", hashlib.sha256).digest()
 
 
 class ConnectionService:
     """Decrypted connections and cached adapters of experiments.  No permission check: its callers (the
     onboarding, launch and tracking services) have made theirs."""
 
-    def __init__(self, crypto: SecretBox, instance_path: str | os.PathLike, registry: AdapterRegistry | None = None):
+    def __init__(self, crypto: SecretBox, instance_path: str | os.PathLike, registry: AdapterRegistry | None = None,
+                 token_dir: str | os.PathLike | None = None):
+        """``token_dir``: where token and x509 files must lie (POMS_DD_TOKEN_DIR; default
+        ``<instance_path>/token-files``)."""
         self.crypto = crypto
         self.instance_path = Path(instance_path)
         self.registry = registry or AdapterRegistry()
+        self.token_root = Path(token_dir) if token_dir else self.instance_path / TOKEN_DIR_NAME
+        self.identity_key: bytes | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, registry: AdapterRegistry | None = None) -> "ConnectionService":
+        """Raises ConfigurationError (not a Fernet key)."""
+        service = cls(SecretBox.from_settings(settings), settings.instance_path, registry,
+                      token_dir=settings.token_files_dir())
+        service.identity_key = identity_key(settings.encryption_key)
+        return service
 
     def state_dir(self, exp: Experiment) -> Path:
         """``<instance_path>/experiments/<name>``: the experiment's private token folder (not created here)."""
@@ -80,7 +110,14 @@ class ConnectionService:
             rucio_host=exp.rucio_host, rucio_auth_host=exp.rucio_auth_host or exp.rucio_host,
             rucio_account=exp.rucio_account, role=exp.service_role, default_namespace=exp.default_namespace,
             metacat=creds[Service.METACAT], data_dispatcher=creds[Service.DATA_DISPATCHER],
-            rucio=creds[Service.RUCIO], **tls_settings(exp))
+            rucio=creds[Service.RUCIO], **tls_settings(exp), **self._file_policy())
+
+    def _file_policy(self) -> dict[str, Any]:
+        """``token_root`` for the adapters, which refuse token files outside it too, and ``identity_key``, the key
+        of their credential fingerprints.  Passed once ExperimentConnection has the fields (the adapters'
+        hardening); until then only the save-time check applies."""
+        policy: dict[str, Any] = {"token_root": self.token_root, "identity_key": self.identity_key}
+        return {k: v for k, v in policy.items() if k in _CONNECTION_FIELDS}
 
     def _credential(self, exp: Experiment, service: Service) -> Credential:
         row = exp.credential(service)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from ...models import AuthMethod, Service, values
+from .inputs import clean_secret, file_outside_problem, url_credentials_problem
 
 AUTH_METHODS = values(AuthMethod)
 
@@ -67,6 +69,9 @@ def check_name(name: Any) -> list[str]:
 def check_url(field: str, value: str | None) -> list[str]:
     if value is None:
         return []
+    problem = url_credentials_problem(LABELS[field], value)
+    if problem:
+        return [problem]                      # before any message that would repeat the URL
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return [f"{LABELS[field]} must be an http:// or https:// URL with a host "
@@ -178,8 +183,12 @@ def clean_experiment_fields(data: Mapping[str, Any], errors: dict[str, list[str]
     return out
 
 
-def clean_credential(service: str, data: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
-    """One service's credential fields present in ``data``, normalised (secret and clear flag kept apart)."""
+def clean_credential(service: str, data: Mapping[str, Any], errors: dict[str, list[str]],
+                     token_root: Path | None = None) -> dict[str, Any]:
+    """One service's credential fields present in ``data``, normalised (secret and clear flag kept apart).
+
+    Credential files must lie in ``token_root`` (None: anywhere); secrets follow ``inputs.clean_secret``.
+    """
     out: dict[str, Any] = {}
     for field in CREDENTIAL_FIELDS:
         if field in data:
@@ -189,11 +198,18 @@ def clean_credential(service: str, data: Mapping[str, Any], errors: dict[str, li
             f"Choose one of {', '.join(AUTH_METHODS)}, not {out['method']!r}.")
     for field in PATH_FIELDS:
         path = out.get(field)
-        if path is not None and not os.path.isabs(path):
+        if path is None:
+            continue
+        if not os.path.isabs(path):
             errors.setdefault(f"{service}.{field}", []).append(
                 f"Give an absolute path on the poms_dd server (starting with /), not {path!r}.")
-    secret = data.get("secret")
-    out["secret"] = secret if isinstance(secret, str) and secret.strip() else None
+        elif problem := file_outside_problem(SERVICE_LABEL[service], field, path, token_root):
+            errors.setdefault(f"{service}.{field}", []).append(problem)
+    secret_errors: list[str] = []
+    out["secret"] = clean_secret(f"{SERVICE_LABEL[service]} password or pasted token", data.get("secret"),
+                                 secret_errors)
+    if secret_errors:
+        errors.setdefault(f"{service}.secret", []).extend(secret_errors)
     out["clear_secret"] = clean_bool(data.get("clear_secret", False))
     return out
 
@@ -209,7 +225,7 @@ def check_complete(service: str, cred: Mapping[str, Any], has_secret: bool, in_u
     if needs_user and not cred.get("username"):
         errors.setdefault(f"{service}.username", []).append(
             f"Give the account poms_dd signs in to {label} as (the service account).")
-    if method == "password" and not has_secret:
+    if method == "password" and not has_secret and f"{service}.secret" not in errors:
         errors.setdefault(f"{service}.secret", []).append(
             f"The password method needs the {label} password of the service account.")
     if method == "token_file" and not (cred.get("token_file") or has_secret):

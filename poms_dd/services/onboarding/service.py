@@ -146,7 +146,7 @@ class OnboardingService:
         plans = {}
         for service in SERVICES:
             cred = exp.credential(service)
-            given = clean_credential(service, creds_in.get(service) or {}, errors)
+            given = clean_credential(service, creds_in.get(service) or {}, errors, self.connections.token_root)
             result = {f: given[f] if f in given else (getattr(cred, f) if cred else None) for f in CREDENTIAL_FIELDS}
             result["method"] = result["method"] or "password"
             keep_old = (cred is not None and cred.secret_encrypted is not None and not given["clear_secret"]

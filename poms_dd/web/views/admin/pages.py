@@ -11,7 +11,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from ....errors import InvalidInput, NotFound, PermissionDenied
 from ....models import Experiment, Role, Service
-from ....services.onboarding.rules import CREDENTIAL_FIELDS, EXPERIMENT_FIELDS, VERIFY_TLS_OFF_WARNING
+from ....services.onboarding.inputs import url_credentials_problem
+from ....services.onboarding.rules import CREDENTIAL_FIELDS, EXPERIMENT_FIELDS, URL_FIELDS, VERIFY_TLS_OFF_WARNING
 from ....services.onboarding.service import OnboardingService, snapshot
 from ...auth import login_required
 from ...forms import ExperimentForm, MemberForm
@@ -47,6 +48,9 @@ def attach_errors(form: ExperimentForm, err: InvalidInput) -> None:
         if target is None:
             target = form.name
         target.errors = list(target.errors) + list(messages)
+    for field in URL_FIELDS:             # a URL with a password in it is not drawn again
+        if form[field].data and url_credentials_problem(field, form[field].data):
+            form[field].raw_data, form[field].data = [], ""
 
 
 @bp.route("")
@@ -98,7 +102,9 @@ def experiment(name: str):
 
 def experiment_page(service: OnboardingService, exp: Experiment, form: ExperimentForm | None = None, *,
                     checks=None, tokens=None, status: int = 200):
-    form = form or ExperimentForm(data=prefill(exp))
+    # formdata=None: after "Test connection" / "Refresh now" (POSTs without the settings) the form shows the
+    # stored values, not the absent checkboxes of that POST as unticked.
+    form = form or ExperimentForm(formdata=None, data=prefill(exp))
     return render_template("admin/experiment.html", exp=exp, form=form, checks=checks,
                            tokens=tokens if tokens is not None else service.token_status(exp.name),
                            tokens_refreshed=tokens is not None, settings=snapshot(exp),
