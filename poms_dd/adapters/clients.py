@@ -23,6 +23,8 @@ from metacat.common import SignedToken
 from metacat.common.auth_client import AuthenticationError
 from metacat.webapi import MetaCatClient
 
+from .errors import AuthURLNotFound
+
 
 class _VerifiedHTTP:
     """Mixin placed before the client class; ``configure`` must be called right after construction."""
@@ -44,6 +46,8 @@ class _VerifiedHTTP:
             params["username"] = username
         response = requests.request(http, f"{self.AuthURL}/auth", params=params, verify=self._poms_verify,
                                     timeout=self._poms_timeout, **kwargs)
+        if response.status_code == 404:
+            raise AuthURLNotFound(f"{self.AuthURL}/auth")
         if response.status_code != 200:
             raise AuthenticationError(response.text)
         encoded = response.headers.get("X-Authentication-Token")

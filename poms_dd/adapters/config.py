@@ -53,6 +53,9 @@ class ExperimentConnection:
     verify_tls: bool = True                  # False only for test servers with self-made certificates
     rucio_vo: str = "def"
     token_root: Path | None = None           # token files must lie under this directory (None: anywhere)
+    # The key of the credential fingerprints written next to the token libraries (an HMAC, so reading the file
+    # does not allow testing password guesses offline).  None: an unkeyed digest (tests, scripts).
+    identity_key: bytes | None = field(default=None, repr=False)
 
     def timeout_for(self, service: str) -> float:
         """Seconds per request for ``service`` ("metacat", "data_dispatcher" or "rucio")."""

@@ -22,6 +22,14 @@ from rucio.common import exception as rucio_exc
 from ..errors import ExternalServiceError, NotFound, PomsDDError
 from .redaction import Secrets
 
+
+class AuthURLNotFound(AuthenticationError):
+    """The auth server answered 404: the auth URL is wrong (not the credentials)."""
+
+    def __init__(self, url: str):
+        super().__init__(f"HTTP 404 from {url}")
+        self.url = url
+
 METACAT = "MetaCat"
 DATA_DISPATCHER = "Data Dispatcher"
 RUCIO = "Rucio"
@@ -197,6 +205,9 @@ def translate(service: str, operation: str, url: str | None, exc: BaseException,
         detail = f"{where} did not answer {limit}; the service may be overloaded, try again later"
     elif isinstance(exc, requests.exceptions.ConnectionError):
         detail = f"{where} is not reachable ({_connection_reason(exc, clean)}); check the URL and that the service is up"
+    elif isinstance(exc, AuthURLNotFound):
+        detail = (f"{service}'s auth server answered HTTP 404 at {secrets.redact(exc.url)}: the auth URL is wrong "
+                  f"(it is not the password); correct the {service} auth URL in the experiment settings")
     elif isinstance(exc, AuthenticationError):
         page = html_error_text(str(exc))
         detail = (f"{service} refused the login{who}: {clean(page or exc) or 'no reason given'}; "

@@ -154,7 +154,7 @@ class RucioAdapter:
         if not self.account:
             raise ConfigurationError(f"No Rucio account is configured for experiment {conn.experiment}.")
         self.token_dir = conn.state_dir / "rucio"
-        fingerprint = credential_fingerprint(cred, self.auth_url, self.account)[:16]
+        fingerprint = credential_fingerprint(cred, self.auth_url, self.account, key=conn.identity_key)[:16]
         self.token_name = f"for_account_{self.account}_{fingerprint}"
         self.secrets = secrets_of(conn)
         self.who = login_description(cred, self.account)

@@ -30,7 +30,8 @@ class TokenServiceAdapter:
         self.tls = tls.resolve(conn.ca_path, conn.verify_tls)
         self.secrets = secrets_of(conn)
         credential = getattr(conn, self.key)
-        library = TokenLibrary(conn.state_dir / self.key, credential_fingerprint(credential, self.auth_url))
+        library = TokenLibrary(conn.state_dir / self.key, credential_fingerprint(credential, self.auth_url,
+                                                                                   key=conn.identity_key))
         self.client = client_class(server_url=self.url, auth_server_url=self.auth_url,
                                    token_library=str(library.path), timeout=self.timeout, **client_args)
         self.client.configure(self.tls.verify, self.timeout)

@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import threading
@@ -60,11 +61,17 @@ def file_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def credential_fingerprint(credential: Credential, *extra: str | None) -> str:
-    """A hash that changes whenever the credential (or e.g. the auth URL) changes; never the secret itself."""
+def credential_fingerprint(credential: Credential, *extra: str | None, key: bytes | None = None) -> str:
+    """A digest that changes whenever the credential (or e.g. the auth URL) changes; never the secret itself.
+
+    With ``key`` (the experiment connection's ``identity_key``) it is an HMAC-SHA256, so the file it is written
+    to cannot be used to test password guesses without the key.
+    """
     blob = json.dumps([credential.method, credential.username, credential.secret, credential.token_file,
-                       credential.cert_path, credential.key_path, *extra])
-    return hashlib.sha256(blob.encode()).hexdigest()
+                       credential.cert_path, credential.key_path, *extra]).encode()
+    if key:
+        return hmac.new(key, blob, hashlib.sha256).hexdigest()
+    return hashlib.sha256(blob).hexdigest()
 
 
 def check_x509_files(service: str, credential: Credential, private_key_mode: bool = False) -> None:

@@ -693,9 +693,6 @@ def test_the_redrawn_form_after_a_test_or_refresh_shows_the_stored_checkboxes(ad
     assert not _checkbox_checked(html, "active") and not _checkbox_checked(html, "verify_tls")
 
 
-@pytest.mark.xfail(strict=True, reason="the message is made in poms_dd/adapters/errors.py (translate: an "
-                   "AuthenticationError whose HTTP status is 404 must say the auth URL is wrong); see the "
-                   "onboarding hardening report")
 def test_a_wrong_auth_url_path_says_the_url_is_wrong_not_the_password(admin_client, testbed):
     fields = fields_for(testbed)
     fields.update(metacat_auth_url=testbed.mc_url + "/no-such-auth", dd_auth_url=testbed.dd_url + "/no-such-auth")

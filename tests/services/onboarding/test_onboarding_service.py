@@ -332,9 +332,6 @@ def test_the_database_refuses_a_non_positive_service_timeout(session):
             session.execute(text("UPDATE experiment SET service_timeout = 0 WHERE id = :id"), {"id": exp.id})
 
 
-@pytest.mark.xfail(strict=True, reason="credential_fingerprint in poms_dd/adapters/tokens.py hashes the plaintext "
-                   "password unkeyed; it must use ExperimentConnection.identity_key (passed by ConnectionService "
-                   "once the field exists); see the onboarding hardening report")
 def test_the_token_library_identity_file_is_keyed_by_the_encryption_key(session, admin, settings, tmp_path):
     """The ``identity`` file next to each token library must not let anyone who reads it test password guesses
     offline: the same credential under another POMS_DD_ENCRYPTION_KEY gives another fingerprint."""
