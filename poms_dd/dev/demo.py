@@ -3,7 +3,10 @@
 A private PostgreSQL under ``--dir`` (default ``.demo/``), migrations, the testbed (MetaCat + DD + Rucio,
 seeded, its state kept in ``.demo/testbed.state``), the example experiment ``hypot`` onboarded against the
 testbed (its connection test must be green), demo users, the demo campaign imported from
-``config/demo_campaign.ini``, and the web app on 127.0.0.1.  Running it again resumes where it stopped:
+``config/demo_campaign.ini``, a ``poms-dd worker`` process that runs the launches (its log in
+``.demo/worker.log``), and the web app on 127.0.0.1.  The demo's launch template starts ``poms-dd
+worker-example`` jobs as the service account ``poms`` (the password in ``.demo/job-password``, 0600; their
+output in ``.demo/jobs-<submission>.log``).  Running it again resumes where it stopped:
 keys, passwords and ports are kept in ``.demo/demo.env`` (mode 0600).  ``.demo/poms_dd.env`` (0600) holds the
 same settings as ``POMS_DD_*`` variables for the ``poms-dd`` command line while the demo runs.
 """
@@ -13,6 +16,8 @@ import os
 import secrets
 import shlex
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -57,6 +62,10 @@ def write_settings_file(path: Path, settings: Settings) -> None:
               "AUTH_MODE": settings.auth_mode}
     text = ("# the demo's settings, written by poms-dd demo; for the CLI: set -a; . " + path.name + "; set +a\n"
             + "".join(f"POMS_DD_{k}={shlex.quote(v)}\n" for k, v in values.items()))
+    _write_private(path, text)
+
+
+def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
@@ -64,6 +73,38 @@ def write_settings_file(path: Path, settings: Settings) -> None:
 
 
 DEMO_ACTOR = Actor.system_actor("demo")
+JOB_ACCOUNT = ("poms", "poms")           # the testbed's service account: it owns the projects, so it may release
+
+
+def _poms_dd_command() -> str:
+    """The installed ``poms-dd`` next to this interpreter (the launches' PATH need not contain the venv)."""
+    return str(Path(sys.executable).with_name("poms-dd"))
+
+
+def _start_worker(root: Path, settings_file: Path) -> subprocess.Popen:
+    """A ``poms-dd worker`` with the demo's settings; its output goes to ``worker.log``."""
+    env = dict(os.environ)
+    for line in settings_file.read_text().splitlines():
+        if line.startswith("POMS_DD_") and "=" in line:
+            key, value = line.split("=", 1)
+            env[key] = shlex.split(value)[0] if value else ""
+    log = open(root / "worker.log", "ab")
+    try:
+        return subprocess.Popen([_poms_dd_command(), "worker", "--concurrency", "2"], env=env, cwd=root,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        log.close()
+
+
+def _stop_worker(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()                     # the worker finishes its running job, then exits
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _seed_users(db, settings: Settings, admin_password: str) -> None:
@@ -99,12 +140,15 @@ def _onboard(db, settings: Settings, testbed_url: str) -> list:
         return service.test_connection(EXPERIMENT)
 
 
-def _import_campaign(db, settings: Settings) -> str:
+def _import_campaign(db, settings: Settings, root: Path) -> str:
     path = data_dir("config") / "demo_campaign.ini"
     with db.session() as session:
         exp = session.scalar(select(Experiment).where(Experiment.name == EXPERIMENT))
         admin = session.scalar(select(User).where(User.username == "admin"))
-        text = path.read_text()
+        # The launch template names the installed command and this demo's folder (shell-quoted, like any value
+        # that reaches a command line).
+        text = (path.read_text().replace("@POMS_DD@", shlex.quote(_poms_dd_command()))
+                .replace("@DEMO_DIR@", shlex.quote(str(root))))
         name = next(line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith("name="))
         if session.scalar(select(Campaign).where(Campaign.experiment_id == exp.id, Campaign.name == name)):
             return f"{name} (already there)"
@@ -150,11 +194,12 @@ def command(demo_dir: str, port: int, testbed_port: int, files: int | None, setu
         pg.stop()
         raise click.ClickException(f"the testbed cannot listen on 127.0.0.1:{testbed_port} ({err}); "
                                    "pass --testbed-port") from None
-    server = None
+    server = worker = None
     try:
         checks = _onboard(db, settings, testbed.url)
         _seed_users(db, settings, env["ADMIN_PASSWORD"])
-        campaign = _import_campaign(db, settings)
+        campaign = _import_campaign(db, settings, root)
+        _write_private(root / "job-password", JOB_ACCOUNT[1] + "\n")
         click.echo("  connection test of experiment hypot:")
         for check in checks:
             state = "OK  " if check.ok else "FAIL"
@@ -169,6 +214,7 @@ def command(demo_dir: str, port: int, testbed_port: int, files: int | None, setu
             server = make_server("127.0.0.1", port, app, threaded=True)
         except OSError as err:
             raise click.ClickException(f"the web app cannot listen on 127.0.0.1:{port} ({err}); pass --port") from None
+        worker = _start_worker(root, root / "poms_dd.env")
         _banner(port, testbed.url, env["ADMIN_PASSWORD"], root / "poms_dd.env")
         done = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -180,6 +226,7 @@ def command(demo_dir: str, port: int, testbed_port: int, files: int | None, setu
     finally:
         if server is not None:
             server.shutdown()
+        _stop_worker(worker)
         testbed.stop()
         db.engine.dispose()
         pg.stop()
@@ -193,6 +240,7 @@ poms_dd demo is running
   web app   http://127.0.0.1:{port}/      sign in as admin / {admin_password}  (superuser)
                                           or {users}
   testbed   {testbed_url}/      MetaCat /mc, Data Dispatcher /dd, Rucio /rucio (accounts poms/poms, alice/alice)
+  worker    a poms-dd worker runs the launches (log: {settings_file.parent / "worker.log"})
   CLI       set -a; . {settings_file}; set +a; poms-dd user token alice --name script
 Ctrl-C stops everything; the state is kept for the next run (`make clean` removes it).
 """, nl=False)
