@@ -88,7 +88,8 @@ def launch_world(live_database_url, live_db, testbed, tmp_path_factory):
     out = tmp_path_factory.mktemp("launch-out")
     instance = tmp_path_factory.mktemp("instance")
     env = {"POMS_DD_DATABASE_URL": live_database_url, "POMS_DD_SECRET_KEY": "launch-secret",
-           "POMS_DD_ENCRYPTION_KEY": Fernet.generate_key().decode(), "POMS_DD_INSTANCE_PATH": str(instance)}
+           "POMS_DD_ENCRYPTION_KEY": Fernet.generate_key().decode(), "POMS_DD_INSTANCE_PATH": str(instance),
+           "POMS_DD_LAUNCH_TIMEOUT": "6"}
     settings = Settings.from_env(env)
     _onboard(live_db, settings, testbed)
     with live_db.session() as s:

@@ -102,8 +102,9 @@ class LaunchRunner:
         if resolution is None:
             raise LaunchFailed(f"All slices of the split type {stage.split_type} have been launched: nothing is "
                                "left to launch. Reset the split to process the files again.")
-        count, size = self._count(resolution, adapters)
+        count, size, mql = self._count(resolution, adapters)
         task = self._task(sub, stage, resolution, count)
+        task.mql = mql
         if resolution.slice.parameter_launch:
             setattr(stage, resolution.cursor_field, dict(resolution.slice.cursor))
         record_status(sub, SubmissionStatus.LAUNCHING, self.actor,
@@ -120,13 +121,14 @@ class LaunchRunner:
         except (NotFound, PermissionDenied) as err:
             raise LaunchFailed(f"{sub.launcher.username} may no longer launch this stage: {err.message}") from None
 
-    def _count(self, resolution: Resolution, adapters: ExperimentAdapters) -> tuple[int, int | None]:
+    def _count(self, resolution: Resolution, adapters: ExperimentAdapters) -> tuple[int, int | None, str]:
+        """(files, bytes or None, the MQL that defined them: for the override, the project's own query)."""
         if resolution.project_id is not None:
             project = adapters.data_dispatcher.get_project(resolution.project_id, with_handles=True)
             if project is None:
                 raise LaunchFailed(f"Data Dispatcher has no project {resolution.project_id} (the stage's project "
                                    "id); correct the stage.")
-            return (project.counts.total if project.counts else 0), None
+            return (project.counts.total if project.counts else 0), None, project.query or ""
         try:
             counted = adapters.metacat.validate(resolution.slice.mql)
         except InvalidInput as err:
@@ -136,7 +138,7 @@ class LaunchRunner:
                 raise LaunchFailed("All slices have been launched: the next slice selects no files. Reset the "
                                    "split to process the files again.")
             raise LaunchFailed(f"Nothing to launch: {resolution.slice.mql!r} selects no files.")
-        return counted.count, counted.total_size
+        return counted.count, counted.total_size, resolution.slice.mql
 
     def _task(self, sub: Submission, stage: CampaignStage, res: Resolution, count: int) -> DataDispatcherSubmission:
         camp = stage.campaign
