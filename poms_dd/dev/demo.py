@@ -194,43 +194,49 @@ def command(demo_dir: str, port: int, testbed_port: int, files: int | None, setu
         pg.stop()
         raise click.ClickException(f"the testbed cannot listen on 127.0.0.1:{testbed_port} ({err}); "
                                    "pass --testbed-port") from None
-    server = worker = None
     try:
-        checks = _onboard(db, settings, testbed.url)
-        _seed_users(db, settings, env["ADMIN_PASSWORD"])
-        campaign = _import_campaign(db, settings, root)
-        _write_private(root / "job-password", JOB_ACCOUNT[1] + "\n")
-        click.echo("  connection test of experiment hypot:")
-        for check in checks:
-            state = "OK  " if check.ok else "FAIL"
-            click.echo(f"    {state} {check.service:<16} {check.version or '':<8} "
-                       f"{check.identity or ''} {check.error or ''}")
-        click.echo(f"  campaign: {campaign}")
-        if setup_only:
-            return
-        from werkzeug.serving import make_server
-        app = create_app(settings, db=db)
-        try:
-            server = make_server("127.0.0.1", port, app, threaded=True)
-        except OSError as err:
-            raise click.ClickException(f"the web app cannot listen on 127.0.0.1:{port} ({err}); pass --port") from None
-        worker = _start_worker(root, root / "poms_dd.env")
-        _banner(port, testbed.url, env["ADMIN_PASSWORD"], root / "poms_dd.env")
-        done = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: done.set())
-        signal.signal(signal.SIGTERM, lambda *_: done.set())
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        done.wait()
-        click.echo("\nstopping ...")
+        _seed_and_report(db, settings, testbed.url, env["ADMIN_PASSWORD"], root)
+        if not setup_only:
+            _serve(create_app(settings, db=db), port, root, testbed.url, env["ADMIN_PASSWORD"])
     finally:
-        if server is not None:
-            server.shutdown()
-        _stop_worker(worker)
         testbed.stop()
         db.engine.dispose()
         pg.stop()
         click.echo("demo stopped; its state is kept in " + str(root))
+
+
+def _seed_and_report(db, settings: Settings, testbed_url: str, admin_password: str, root: Path) -> None:
+    checks = _onboard(db, settings, testbed_url)
+    _seed_users(db, settings, admin_password)
+    campaign = _import_campaign(db, settings, root)
+    _write_private(root / "job-password", JOB_ACCOUNT[1] + "\n")
+    click.echo("  connection test of experiment hypot:")
+    for check in checks:
+        state = "OK  " if check.ok else "FAIL"
+        click.echo(f"    {state} {check.service:<16} {check.version or '':<8} "
+                   f"{check.identity or ''} {check.error or ''}")
+    click.echo(f"  campaign: {campaign}")
+
+
+def _serve(app, port: int, root: Path, testbed_url: str, admin_password: str) -> None:
+    """The web app and a worker until Ctrl-C / SIGTERM."""
+    from werkzeug.serving import make_server
+    try:
+        server = make_server("127.0.0.1", port, app, threaded=True)
+    except OSError as err:
+        raise click.ClickException(f"the web app cannot listen on 127.0.0.1:{port} ({err}); pass --port") from None
+    worker = _start_worker(root, root / "poms_dd.env")
+    try:
+        _banner(port, testbed_url, admin_password, root / "poms_dd.env")
+        done = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: done.set())
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        done.wait()
+        click.echo("\nstopping ...")
+    finally:
+        server.shutdown()
+        _stop_worker(worker)
 
 
 def _banner(port: int, testbed_url: str, admin_password: str, settings_file: Path) -> None:

@@ -1,11 +1,11 @@
 """Cloning a campaign with its stages and dependencies, replacing text from → to (SPEC-style "clone")."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlalchemy.orm import Session
 
-from ...models import Campaign, CampaignStage, StageDependency
+from ...models import Campaign, CampaignStage, CampaignState, StageDependency
 from ...permissions import Actor
 from .. import audit
 from ..scope import Scope
@@ -46,7 +46,24 @@ class CloneService:
         errors: dict[str, list[str]] = {}
         if name == src.name:
             errors["name"] = ["Give the copy a new name (or a replacement that changes the name)."]
-        check_name_free(self.session, errors, Campaign, Campaign.experiment_id == exp.id, name, None, f"experiment {exp.name}")
+        check_name_free(self.session, errors, Campaign, Campaign.experiment_id == exp.id, name, None,
+                        f"experiment {exp.name}")
+        stages = self._planned_stages(src, rep, keywords, errors)
+        if errors:
+            raise invalid_input(errors)
+        copy = self._write(exp, src, name, keywords, stages)
+        after = campaign_snapshot(copy)
+        after["stages"] = [s.name for s in copy.stages]
+        audit.record(self.session, self.actor, "campaign.clone", "campaign", copy.id, experiment_id=exp.id,
+                     after=after, summary=f"cloned campaign {src.name} (id {src.id}) as {copy.name}"
+                     + (f", replacing {old!r} with {new!r}" if old else ""))
+        self.session.commit()
+        return copy
+
+    @staticmethod
+    def _planned_stages(src: Campaign, rep: Callable[[Any], Any], keywords: dict[str, Any],
+                        errors: dict[str, list[str]]) -> list[tuple[CampaignStage, dict[str, Any]]]:
+        """Each source stage with the values of its copy; problems of the copies go into ``errors``."""
         stages, seen = [], set()
         for stage in src.stages:
             values = {f: rep(v) if f in CLONE_STAGE_TEXT else v for f, v in stage_values(stage).items()}
@@ -56,12 +73,15 @@ class CloneService:
                 errors.setdefault("replace_to", []).append(f"Two stages would be named {values['name']!r}.")
             seen.add(values["name"])
             stages.append((stage, values))
-        if errors:
-            raise invalid_input(errors)
+        return stages
+
+    def _write(self, exp, src: Campaign, name: str, keywords: dict[str, Any],
+               stages: list[tuple[CampaignStage, dict[str, Any]]]) -> Campaign:
+        """Add the copy, its stages and its dependencies (a provider inside the campaign maps to its copy)."""
         copy = Campaign(experiment_id=exp.id, name=name, data_handling_service=src.data_handling_service,
                         keywords=keywords, tags=list(src.tags or []), dd_worker_timeout=src.dd_worker_timeout,
                         dd_idle_timeout=src.dd_idle_timeout, dd_virtual=src.dd_virtual,
-                        dd_load_limit=src.dd_load_limit, state="active", created_by_id=self.actor.user_id)
+                        dd_load_limit=src.dd_load_limit, state=CampaignState.ACTIVE, created_by_id=self.actor.user_id)
         copy.experiment = exp
         self.session.add(copy)
         mapping: dict[int, CampaignStage] = {}
@@ -80,11 +100,4 @@ class CloneService:
                     provider_stage_id=provider.id if provider else dep.provider_stage_id,
                     file_pattern=dep.file_pattern))
         self.session.flush()
-        after = campaign_snapshot(copy)
-        after["stages"] = [s.name for s in copy.stages]
-        audit.record(self.session, self.actor, "campaign.clone", "campaign", copy.id, experiment_id=exp.id,
-                     after=after, summary=f"cloned campaign {src.name} (id {src.id}) as {copy.name}"
-                     + (f", replacing {old!r} with {new!r}" if old else ""))
-        self.session.commit()
         return copy
-
