@@ -3,6 +3,7 @@
 What no field rule can get right one field at a time is refused here, once, with a message naming where it
 was found (every case is an ``InvalidInput``, so the shared handler answers 400 as JSON or as a page):
 
+* a lone surrogate (``"\\ud800"``) in a JSON string: it cannot be encoded for the database;
 * a NUL character (PostgreSQL text cannot hold it) in the path, a query argument, a form field, an uploaded
   file, a text body or any string of a JSON body (keys too);
 * a JSON body larger than :data:`MAX_JSON_BYTES`, nested deeper than :data:`MAX_JSON_DEPTH` (checked on the
@@ -25,6 +26,7 @@ from ..services.campaigns.values import check_int, invalid_input, kind
 MAX_JSON_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
 MAX_PAGE = 1_000_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BRACKETS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
@@ -85,6 +87,9 @@ def check_json() -> None:
     for where, v in _walk(data, ""):
         if isinstance(v, str) and "\x00" in v:
             raise _nul(where)
+        if isinstance(v, str) and _SURROGATE.search(v):
+            raise _refuse(where, f"{_label(where)} holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape "
+                                 "that is not half of a pair), which is not text; send valid Unicode.")
         if isinstance(v, float) and not math.isfinite(v):
             raise _refuse(where, f"{_label(where)} is {v!r}, which is not a number JSON allows; send a finite number.")
 
