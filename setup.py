@@ -73,6 +73,7 @@ setup(
             "playwright>=1.45,<2",
             "openapi-spec-validator>=0.7,<0.9",
             "jsonschema>=4.18,<5",
+            "hypothesis>=6.100,<7",
         ],
     },
     entry_points={"console_scripts": ["poms-dd=poms_dd.cli:run_main"]},

@@ -90,7 +90,8 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *, db: Databa
     PomsDD(settings, db or Database(settings.database_url)).init_app(app)
     csrf = CSRFProtect(app)
     app.extensions["poms_dd_csrf"] = csrf
-    from . import auth, errors, request
+    from . import auth, errors, guards, request
+    guards.register(app)          # before sign-in: NUL, JSON depth/size, page numbers (web/guards.py)
     auth.init_auth(app)
     _security_headers(app, settings)
     app.teardown_appcontext(request.close_session)

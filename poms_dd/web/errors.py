@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..errors import ExternalServiceError, PomsDDError
@@ -50,6 +51,15 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(err: HTTPException):
         return _render(err.code or 500, err.name, err.description or "")
+
+    @app.errorhandler(DataError)
+    def handle_data_error(err: DataError):
+        # The last line of defence behind the field rules: a value the database cannot hold (a number out of
+        # its column's range, say) is the sender's mistake, not a server error.  Nothing was committed.
+        rollback_session()
+        return _render(400, "InvalidInput", "A value does not fit what the database can store (for example a "
+                       "number out of range or text it cannot hold); nothing was saved. Check the numbers and "
+                       "texts you sent.")
 
     @app.errorhandler(InternalServerError)
     def handle_unexpected(err: InternalServerError):

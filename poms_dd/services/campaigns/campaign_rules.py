@@ -6,8 +6,8 @@ from typing import Any, Mapping
 
 from ...models import CampaignState, DataHandlingService
 from ...models import values as values_of
-from .keywords import validate_keywords
-from .values import LABELS, check_int, to_bool, to_int, to_text
+from .keywords import validate_keywords, validate_tags
+from .values import LABELS, check_int, check_text, shown, to_bool, to_int, to_text
 
 CAMPAIGN_INTS = {"dd_worker_timeout": 0, "dd_idle_timeout": 0, "dd_load_limit": 1}
 CAMPAIGN_FIELDS = ("name", "data_handling_service", "keywords", "tags", "state", "dd_virtual") + tuple(CAMPAIGN_INTS)
@@ -17,30 +17,29 @@ DEFAULTS = {"data_handling_service": DataHandlingService.SAM, "state": CampaignS
 def validate_campaign(values: Mapping[str, Any]) -> dict[str, list[str]]:
     """Field messages for a campaign's values (absent keys count as blank)."""
     errors: dict[str, list[str]] = {}
-    name = to_text(values.get("name"))
-    if not name:
+    name = check_text(errors, values, "name", "The campaign name", 200)
+    if not name and "name" not in errors:
         errors.setdefault("name", []).append("A campaign needs a name.")
-    elif len(name) > 200:
-        errors.setdefault("name", []).append(f"At most 200 characters (got {len(name)}).")
-    service = to_text(values.get("data_handling_service")) or DataHandlingService.SAM
-    if service not in values_of(DataHandlingService):
+    service = check_text(errors, values, "data_handling_service", "The data handling service", 100)
+    if "data_handling_service" not in errors and (service or DataHandlingService.SAM) not in \
+            values_of(DataHandlingService):
         errors.setdefault("data_handling_service", []).append(
-            f"Must be {' or '.join(values_of(DataHandlingService))}, got {values.get('data_handling_service')!r}.")
-    state = to_text(values.get("state")) or CampaignState.ACTIVE
-    if state not in values_of(CampaignState):
-        errors.setdefault("state", []).append(f"Must be {' or '.join(values_of(CampaignState))}, got {state!r}.")
+            f"Must be {' or '.join(values_of(DataHandlingService))}, got {shown(values.get('data_handling_service'))}.")
+    state = check_text(errors, values, "state", "The state", 100)
+    if "state" not in errors and (state or CampaignState.ACTIVE) not in values_of(CampaignState):
+        errors.setdefault("state", []).append(f"Must be {' or '.join(values_of(CampaignState))}, got {shown(state)}.")
     for field, minimum in CAMPAIGN_INTS.items():
         check_int(errors, values, field, minimum, LABELS[field])
     try:
         to_bool(values.get("dd_virtual"))
-    except ValueError:
-        errors.setdefault("dd_virtual", []).append(f"Must be true or false, got {values.get('dd_virtual')!r}.")
+    except (TypeError, ValueError):
+        errors.setdefault("dd_virtual", []).append(f"Must be true or false, got {shown(values.get('dd_virtual'))}.")
     kw_errors = validate_keywords(values.get("keywords") or {})
     if kw_errors:
         errors["keywords"] = kw_errors
-    tags = values.get("tags") or []
-    if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) and t.strip() for t in tags):
-        errors.setdefault("tags", []).append("Tags must be a list of non-empty words.")
+    tag_errors = validate_tags(values.get("tags") or [])
+    if tag_errors:
+        errors["tags"] = tag_errors
     return errors
 
 

@@ -40,17 +40,50 @@ def substitute(text: str | None, keywords: Mapping[str, Any] | None) -> str | No
     return KEYWORD_RE.sub(lambda m: str(keywords[m.group(1)]), text)
 
 
+MAX_KEYWORDS = 100
+MAX_KEYWORD_NAME = 100
+MAX_KEYWORD_VALUE = 4096
+MAX_TAGS = 50
+MAX_TAG = 100
+_TAG_BAD = re.compile(r"[\x00-\x1f\x7f,]")
+
+
 def validate_keywords(keywords: Any) -> list[str]:
-    """Messages for a keywords mapping that is not ``{name: text}`` with identifier-like names."""
+    """Messages for a keywords mapping that is not ``{name: text}`` with identifier-like names, or that is
+    larger than the limits (at most MAX_KEYWORDS keywords, names of MAX_KEYWORD_NAME and values of
+    MAX_KEYWORD_VALUE characters)."""
     if not isinstance(keywords, Mapping):
         return ["Keywords must be a mapping of name to value."]
+    if len(keywords) > MAX_KEYWORDS:
+        return [f"At most {MAX_KEYWORDS} keywords (got {len(keywords)})."]
     errors = []
     for name, value in keywords.items():
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            errors.append(f"Keyword name {name!r} must start with a letter or '_' and contain only letters, "
-                          "digits and '_'.")
+        shown = repr(name) if len(str(name)) <= 60 else repr(str(name)[:57] + "...")
+        if not isinstance(name, str) or len(name) > MAX_KEYWORD_NAME or not NAME_RE.match(name):
+            errors.append(f"Keyword name {shown} must start with a letter or '_', contain only letters, "
+                          f"digits and '_', and be at most {MAX_KEYWORD_NAME} characters.")
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            errors.append(f"Keyword {name!r} must have a text or number value, got {type(value).__name__}.")
+            errors.append(f"Keyword {shown} must have a text or number value, got {type(value).__name__}.")
+        elif len(str(value)) > MAX_KEYWORD_VALUE:
+            errors.append(f"Keyword {shown}: its value may have at most {MAX_KEYWORD_VALUE} characters "
+                          f"(got {len(str(value))}).")
+    return errors
+
+
+def validate_tags(tags: Any) -> list[str]:
+    """Messages for tags that are not a list of at most MAX_TAGS non-empty words of at most MAX_TAG
+    characters without commas or control characters."""
+    if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) and t.strip() for t in tags):
+        return ["Tags must be a list of non-empty words."]
+    if len(tags) > MAX_TAGS:
+        return [f"At most {MAX_TAGS} tags (got {len(tags)})."]
+    errors = []
+    for tag in tags:
+        shown = repr(tag) if len(tag) <= 60 else repr(tag[:57] + "...")
+        if len(tag.strip()) > MAX_TAG:
+            errors.append(f"Tag {shown}: at most {MAX_TAG} characters (got {len(tag.strip())}).")
+        elif _TAG_BAD.search(tag):
+            errors.append(f"Tag {shown} must not contain commas or control characters.")
     return errors
 
 

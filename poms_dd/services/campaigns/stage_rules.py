@@ -8,6 +8,7 @@ Campaign fields are in ``campaign_rules``; the value readers both use are in ``v
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Mapping
 
 from croniter import croniter
@@ -19,13 +20,25 @@ from ...models import AutoRecovery, CampaignStage, CompletionType, DataHandlingS
 from ...models import values as values_of
 from ..splits import QUERY_DD_PROJECT_ID, QUERY_FORM_TEXT, QUERY_MQL, parse_optional
 from .keywords import substitute
-from .values import LABELS, blank, check_int, to_bool, to_int, to_text
+from .values import BIGINT_MAX, INT32_MAX, LABELS, blank, check_int, check_text, shown, to_bool, to_int, to_text
 
-STAGE_TEXT = {"name": 200, "sam_dataset": 500, "data_dispatcher_dataset_query": None, "split_type": 500,
+MAX_MQL = 65536            # characters of a stage query, before and after keyword substitution
+MAX_MQL_PARTS = 2000       # words, numbers, strings and operators: MetaCat's parser costs ~0.15 ms each
+MAX_MQL_NESTING = 50       # brackets inside brackets: the parser recurses on each
+STAGE_TEXT = {"name": 200, "sam_dataset": 500, "data_dispatcher_dataset_query": MAX_MQL, "split_type": 500,
               "test_split_type": 500, "output_file_patterns": 500, "software_version": 100, "job_config": 500,
               "cron_schedule": 100}
 STAGE_INTS = {"data_dispatcher_project_id": 1, "dd_worker_timeout": 0, "dd_idle_timeout": 0, "dd_load_limit": 1,
               "completion_pct": 0, "output_ancestor_depth": 1, "launch_template_id": 1}
+STAGE_INT_MAX = {"data_dispatcher_project_id": BIGINT_MAX, "completion_pct": 100}     # others: INTEGER
+MULTILINE = ("data_dispatcher_dataset_query", "job_config")
+DD_PARSED = ("data_dispatcher_dataset_query", "data_dispatcher_project_id", "split_type", "test_split_type",
+             "sam_dataset")
+TEXT_LABELS = {"name": "The stage name", "sam_dataset": "The SAM dataset", "split_type": "The split type",
+               "data_dispatcher_dataset_query": "The Data Dispatcher query", "test_split_type": "The test split type",
+               "output_file_patterns": "The output file patterns", "software_version": "The software version",
+               "job_config": "The job config", "cron_schedule": "The cron schedule", "role": "The role",
+               "completion_type": "The completion type", "auto_recovery": "The auto recovery"}
 STAGE_BOOLS = ("dd_virtual", "hold")
 STAGE_CHOICES = {"role": values_of(StageRole), "completion_type": values_of(CompletionType),
                  "auto_recovery": values_of(AutoRecovery)}
@@ -49,30 +62,29 @@ def validate_stage(values: Mapping[str, Any], data_handling_service: str,
     def err(field: str, msg: str) -> None:
         errors.setdefault(field, []).append(msg)
 
-    if blank(values.get("name")):
-        err("name", "A stage needs a name.")
     for name, limit in STAGE_TEXT.items():
-        v = values.get(name)
-        if limit and not blank(v) and len(str(v).strip()) > limit:
-            err(name, f"At most {limit} characters (got {len(str(v).strip())}).")
+        check_text(errors, values, name, TEXT_LABELS[name], limit, single_line=name not in MULTILINE)
+    if "name" not in errors and blank(values.get("name")):
+        err("name", "A stage needs a name.")
     for name, choices in STAGE_CHOICES.items():
-        v = values.get(name)
-        if not blank(v) and str(v).strip() not in choices:
-            err(name, f"Must be one of {', '.join(choices)}, got {v!r}.")
-    ints = {name: check_int(errors, values, name, minimum, LABELS[name]) for name, minimum in STAGE_INTS.items()}
-    if ints["completion_pct"] is not None and ints["completion_pct"] > 100:
-        err("completion_pct", f"The completion percentage must be between 0 and 100, got {ints['completion_pct']}.")
+        v = check_text(errors, values, name, TEXT_LABELS[name], 100)
+        if v is not None and v not in choices:
+            err(name, f"Must be one of {', '.join(choices)}, got {shown(v)}.")
+    ints = {name: check_int(errors, values, name, minimum, LABELS[name], STAGE_INT_MAX.get(name, INT32_MAX))
+            for name, minimum in STAGE_INTS.items()}
     for name in STAGE_BOOLS:
         try:
             to_bool(values.get(name))
         except ValueError:
-            err(name, f"Must be true or false, got {values.get(name)!r}.")
-    cron = to_text(values.get("cron_schedule"))
+            err(name, f"Must be true or false, got {shown(values.get(name))}.")
+    cron = to_text(values.get("cron_schedule")) if "cron_schedule" not in errors else None
     if cron and not croniter.is_valid(cron):
         err("cron_schedule", f"{cron!r} is not a valid cron expression (five fields: minute hour day month "
                              "weekday, e.g. '0 */6 * * *').")
 
-    if data_handling_service == DataHandlingService.DATA_DISPATCHER:
+    if set(errors) & set(DD_PARSED):
+        pass        # a text of the wrong type or size is not parsed (its message says what to fix)
+    elif data_handling_service == DataHandlingService.DATA_DISPATCHER:
         _validate_dd(values, ints, keywords, err)
     elif data_handling_service == DataHandlingService.SAM:
         for name in DD_ONLY:
@@ -129,9 +141,10 @@ def _validate_dd(values: Mapping[str, Any], ints: dict[str, int | None], keyword
             if query_raw is None:
                 err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs the query to be "
                                                      f"{QUERY_FORM_TEXT[QUERY_DD_PROJECT_ID]}.")
-            elif query is not None and not (query.isdigit() and int(query) > 0):
+            elif query is not None and not (query.isascii() and query.isdigit() and len(query) < 20
+                                                  and 0 < int(query) <= BIGINT_MAX):
                 err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs the query to be "
-                    f"{QUERY_FORM_TEXT[QUERY_DD_PROJECT_ID]}, got {query!r}.")
+                    f"{QUERY_FORM_TEXT[QUERY_DD_PROJECT_ID]}, got {shown(query)}.")
         elif spec.query_form == QUERY_MQL:
             if query_raw is None:
                 err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs "
@@ -162,17 +175,51 @@ def _check_mql(query_raw: str, query: str, number_reported: bool, err) -> None:
             err(field, "A number is not an MQL query: for an existing DD project use the project id field, or the "
                        "split type stagedfiles(n).")
         return
-    where = "" if query == query_raw else f" (after substituting the campaign keywords: {query!r})"
+    where = "" if query == query_raw else f" (after substituting the campaign keywords: {shown(query, 300)})"
+    too_complex = mql_too_complex(query)
+    if too_complex:
+        where = "" if query == query_raw else " after substituting the campaign keywords"
+        err(field, f"{too_complex}{where}; shorten the query (e.g. a dataset or a run range instead of a long list).")
+        return
+    kind, detail = _parse_outcome(query)
+    if detail is not None:
+        err(field, f"MetaCat cannot parse this query{where}: {_parser_message(detail)}")
+    elif kind != "file":
+        err(field, f"This is a {kind} query{where}; the stage query must select files, e.g. files from ns:dataset "
+                   "(or files from ns:dataset where ...).")
+
+
+_MQL_PART = re.compile(r"'[^']*'|\"[^\"]*\"|[\w.:\-]+|\S")
+
+
+def mql_too_complex(query: str) -> str | None:
+    """Why ``query`` is too big for MetaCat's parser (checked on the text, before parsing), or None."""
+    if len(query) > MAX_MQL:
+        return f"The query has {len(query)} characters; at most {MAX_MQL} are accepted"
+    depth = parts = 0
+    for m in _MQL_PART.finditer(query):
+        parts += 1
+        c = m.group()
+        if c in "([{":
+            depth += 1
+            if depth > MAX_MQL_NESTING:
+                return f"The query has brackets nested more than {MAX_MQL_NESTING} levels deep"
+        elif c in ")]}":
+            depth -= 1
+        if parts > MAX_MQL_PARTS:
+            return f"The query has more than {MAX_MQL_PARTS} parts (words, numbers, strings, operators)"
+    return None
+
+
+@lru_cache(maxsize=512)
+def _parse_outcome(query: str) -> tuple[str | None, str | None]:
+    """(query type, None) or (None, parser message): one parse per distinct text (an INI file of many stages
+    often repeats the same query)."""
     try:
         parsed = parse_mql(query, loader=SyntaxOnlyNamedQueries())
     except InvalidInput as e:
-        detail = (e.field_errors.get("mql") or [e.message])[0]
-        err(field, f"MetaCat cannot parse this query{where}: {_parser_message(detail)}")
-        return
-    kind = getattr(parsed, "Type", "file")
-    if kind != "file":
-        err(field, f"This is a {kind} query{where}; the stage query must select files, e.g. files from ns:dataset "
-                   "(or files from ns:dataset where ...).")
+        return None, (e.field_errors.get("mql") or [e.message])[0]
+    return getattr(parsed, "Type", "file"), None
 
 
 _CARET_LINE = re.compile(r"^\s*\^\s*$")

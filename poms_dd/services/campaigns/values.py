@@ -2,6 +2,7 @@
 one InvalidInput that carries every field message.  Shared by the campaign and stage rules."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from ...errors import InvalidInput
@@ -29,6 +30,8 @@ def to_bool(v: Any) -> bool | None:
         return None
     if isinstance(v, bool):
         return v
+    if not isinstance(v, (str, int)):
+        raise ValueError(v)
     s = str(v).strip().lower()
     if s in ("1", "true", "yes", "on", "y", "t"):
         return True
@@ -37,17 +40,73 @@ def to_bool(v: Any) -> bool | None:
     raise ValueError(v)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+INT32_MAX = 2**31 - 1          # PostgreSQL INTEGER
+BIGINT_MAX = 2**63 - 1         # PostgreSQL BIGINT
+
+
+def shown(v: Any, limit: int = 60) -> str:
+    """``repr(v)`` cut to ``limit`` characters, for echoing a bad value in a message."""
+    text = repr(v)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def kind(v: Any) -> str:
+    """A JSON-ish name of ``v``'s type for messages ("a list", "an object", "true/false" ...)."""
+    if isinstance(v, bool):
+        return "true/false"
+    if isinstance(v, Mapping):
+        return "an object"
+    if isinstance(v, (list, tuple)):
+        return "a list"
+    if isinstance(v, (int, float)):
+        return "a number"
+    return type(v).__name__
+
+
 def check_int(errors: dict[str, list[str]], values: Mapping[str, Any], name: str, minimum: int,
-              label: str) -> int | None:
-    try:
-        n = to_int(values.get(name))
-    except (TypeError, ValueError):
-        errors.setdefault(name, []).append(f"{label} must be a whole number, got {values.get(name)!r}.")
+              label: str, maximum: int = INT32_MAX) -> int | None:
+    """The whole number in ``values[name]`` (None when blank); a message with the allowed range otherwise."""
+    raw = values.get(name)
+    allowed = f"a whole number between {minimum} and {maximum}"
+    if isinstance(raw, bool) or not (blank(raw) or isinstance(raw, (str, int, float))):
+        errors.setdefault(name, []).append(f"{label} must be {allowed}, got {kind(raw)}.")
         return None
-    if n is not None and n < minimum:
-        errors.setdefault(name, []).append(
-            f"{label} must be {'a positive number' if minimum == 1 else f'at least {minimum}'}, got {n}.")
+    try:
+        n = to_int(raw)
+    except (TypeError, ValueError, OverflowError):
+        errors.setdefault(name, []).append(f"{label} must be {allowed}, got {shown(raw)}.")
+        return None
+    if n is not None and not minimum <= n <= maximum:
+        bound = f"at most {maximum}" if n > maximum else "a positive number" if minimum == 1 else \
+            f"at least {minimum}"
+        errors.setdefault(name, []).append(f"{label} must be {bound} ({allowed}), got {shown(n)}.")
+        return None
     return n
+
+
+def check_text(errors: dict[str, list[str]], values: Mapping[str, Any], name: str, label: str,
+               limit: int | None, single_line: bool = True) -> str | None:
+    """The stripped text of ``values[name]`` (None when blank): text (not a list, number ...), at most ``limit``
+    characters, and no control characters (none at all in a single-line field; a multi-line field allows
+    line breaks and tabs)."""
+    raw = values.get(name)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        errors.setdefault(name, []).append(f"{label} must be text, got {kind(raw)}.")
+        return None
+    text = raw.strip()
+    if limit is not None and len(text) > limit:     # before any scan or parse of the text
+        errors.setdefault(name, []).append(f"At most {limit} characters (got {len(text)}).")
+        return None
+    bad = (_CONTROL if single_line else _CONTROL_MULTILINE).search(text)
+    if bad is not None:
+        what = "control characters" if single_line else "control characters other than line breaks and tabs"
+        errors.setdefault(name, []).append(f"{label} must not contain {what} (found {bad.group()!r}).")
+        return None
+    return text or None
 
 
 LABELS = {"data_dispatcher_project_id": "The DD project id", "dd_worker_timeout": "The worker timeout (seconds)",

@@ -47,7 +47,8 @@ def add_stages(b, sections: list[Section], defaults: Section | None, default_rol
     service = b.plan.values.get("data_handling_service")
     keywords = b.plan.values.get("keywords")
     by_name = {sec.name: sec for sec in sections}
-    order = [n for n in (names or []) if n in by_name] + [s.name for s in sections if s.name not in (names or [])]
+    listed = dict.fromkeys(names or [])           # sets and dicts throughout: linear in the file's size
+    order = [n for n in listed if n in by_name] + [s.name for s in sections if s.name not in listed]
     for name in order:
         sec = by_name[name]
         if "," in name:
@@ -88,10 +89,13 @@ def add_stages(b, sections: list[Section], defaults: Section | None, default_rol
         values = clean_stage(raw) | extra if not errors and not bad and service in values_of(DataHandlingService) else {}
         b.plan.stages.append(StagePlan(name, values, template))
     _check_list(b, names, [s.name for s in sections])
-    used = {t for t in b.plan.templates}
+    used: set[str] = set()        # template names and their job@login halves, split at each '@'
+    for t in b.plan.templates:
+        used.add(t)
+        used.update(part for i, c in enumerate(t) if c == "@" for part in (t[:i], t[i + 1:]))
     for kind, table in (("login_setup", logins), ("job_type", jobs)):
         for name in table:
-            if not any(name == t or t.startswith(f"{name}@") or t.endswith(f"@{name}") for t in used):
+            if name not in used:
                 b.plan.warnings.append(f"[{kind} {name}]: not used by any stage; ignored.")
 
 
@@ -122,19 +126,27 @@ def _template(b, sec: Section, job: str, login: str, logins: dict, jobs: dict, l
     return name
 
 
+MAX_LISTED = 20        # names listed per kind of campaign_stage_list problem; the rest are counted
+
+
 def _check_list(b, names: list[str] | None, sections: list[str]) -> None:
     if names is None:
         return
     label = "[campaign] campaign_stage_list"
-    for n in sorted({n for n in names if names.count(n) > 1}):
-        b.problem(label, f"lists stage {n!r} more than once.")
+    seen: dict[str, int] = {}
     for n in names:
-        if n not in sections:
-            b.problem(label, f"lists stage {n!r} but the file has no [campaign_stage {n}] section.")
-    for n in sections:
-        if n not in names:
-            b.problem(label, f"does not list stage {n!r} although [campaign_stage {n}] is in the file; add it "
-                      "or remove the section.")
+        seen[n] = seen.get(n, 0) + 1
+    in_file = set(sections)
+    kinds = (([n for n in sorted(seen) if seen[n] > 1], "lists stage {!r} more than once."),
+             ([n for n in names if n not in in_file], "lists stage {!r} but the file has no [campaign_stage {}] "
+                                                      "section."),
+             ([n for n in sections if n not in seen], "does not list stage {!r} although [campaign_stage {}] is "
+                                                      "in the file; add it or remove the section."))
+    for found, message in kinds:
+        for n in found[:MAX_LISTED]:
+            b.problem(label, message.format(n, n))
+        if len(found) > MAX_LISTED:
+            b.problem(label, f"... and {len(found) - MAX_LISTED} more stage(s) like these.")
 
 
 def add_dependencies(b, sections: list[Section]) -> None:
@@ -143,8 +155,9 @@ def add_dependencies(b, sections: list[Section]) -> None:
     PROVIDER is a stage of this file, or ``CAMPAIGN/STAGE`` for a stage of another campaign of the
     experiment (resolved by the importer)."""
     names = [s.name for s in b.plan.stages]
+    plans = {s.name: s for s in b.plan.stages}
     for sec in sections:
-        consumer = b.plan.stage(sec.name)
+        consumer = plans.get(sec.name)
         if consumer is None:
             b.problem(sec.header, f"line {sec.line}: no [campaign_stage {sec.name}] in the file; a [dependencies "
                       "NAME] section is named after the stage that waits for the others.")
@@ -163,9 +176,10 @@ def add_dependencies(b, sections: list[Section]) -> None:
             if provider is None:
                 b.problem(where(sec.kind, sec.name, f"file_pattern_{n}"), f"has no campaign_stage_{n} naming "
                           "the stage whose files it selects.")
-            elif provider.value not in names and "/" not in provider.value:
+            elif provider.value not in plans and "/" not in provider.value:
                 b.problem(label, f"line {provider.line}: no stage {provider.value!r} in this file; the stages are: "
-                          f"{', '.join(names) or 'none'} (a stage of another campaign is written CAMPAIGN/STAGE).")
+                          f"{', '.join(names[:MAX_LISTED]) or 'none'}{' ...' if len(names) > MAX_LISTED else ''} "
+                          "(a stage of another campaign is written CAMPAIGN/STAGE).")
             elif provider.value == sec.name:
                 b.problem(label, f"line {provider.line}: a stage cannot depend on itself.")
             elif any(p == provider.value for p, _, _ in consumer.dependencies):

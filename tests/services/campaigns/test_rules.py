@@ -209,3 +209,44 @@ def test_a_bare_number_query_without_split_type_is_reported_once():
         "stagedfiles(n)."]}
     errors = validate_stage(stage(data_dispatcher_dataset_query="42", split_type="nfiles(3)"), DD)
     assert len(errors["data_dispatcher_dataset_query"]) == 1
+
+
+# --- value limits and types (issue "Hardening", items 8 and 9) -------------------------------------------------
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("data_dispatcher_project_id", 2**63, "at most 9223372036854775807"),
+    ("dd_worker_timeout", 2**31, "at most 2147483647"),
+    ("dd_load_limit", 1e308, "at most 2147483647"),
+    ("completion_pct", float("nan"), "between 0 and 100"),
+    ("output_ancestor_depth", True, "got true/false"),
+    ("output_ancestor_depth", "9" * 5000, "whole number"),
+    ("name", ["a"], "must be text, got a list"),
+    ("name", "a\r\nb", "control characters"),
+    ("role", {"x": 1}, "must be text, got an object"),
+])
+def test_field_types_and_database_ranges(field, value, fragment):
+    errors = validate_stage(stage(**{field: value}), DD)
+    assert field in errors and fragment in " ".join(errors[field]), errors
+    assert all(len(m) < 400 for m in errors[field])            # a huge value is not echoed back whole
+
+
+def test_mql_size_parts_and_nesting_are_checked_before_parsing():
+    from poms_dd.services.campaigns.stage_rules import mql_too_complex
+    assert mql_too_complex("files from a:b where " + "(" * 51 + "x = 1" + ")" * 51).startswith(
+        "The query has brackets nested more than 50")
+    assert "more than 2000 parts" in mql_too_complex("files from a:b where " + " and ".join(["x = 1"] * 700))
+    assert "at most 65536" in mql_too_complex("files from a:b where x = '" + "y" * 70_000 + "'")
+    assert mql_too_complex("files from a:b where (x = 1 or y in (1, 2)) and z = '(('") is None
+    errors = validate_stage(stage(data_dispatcher_dataset_query="files from a:b where " + "(" * 5000 + "x=1"
+                                  + ")" * 5000), DD)
+    assert "nested" in errors["data_dispatcher_dataset_query"][0]
+
+
+def test_campaign_keyword_and_tag_limits():
+    from poms_dd.services.campaigns.campaign_rules import validate_campaign
+    assert "4096" in validate_campaign({"name": "c", "keywords": {"k": "v" * 4097}})["keywords"][0]
+    assert "At most 100 keywords" in validate_campaign({"name": "c", "keywords": {f"k{i}": 1 for i in range(101)}}
+                                                       )["keywords"][0]
+    assert "At most 50 tags" in validate_campaign({"name": "c", "tags": [f"t{i}" for i in range(51)]})["tags"][0]
+    assert "commas" in validate_campaign({"name": "c", "tags": ["a,b"]})["tags"][0]
+    assert validate_campaign({"name": "c", "keywords": {"k": "v" * 4096}, "tags": ["t" * 100] * 50}) == {}

@@ -13,15 +13,19 @@ from flask import Blueprint, jsonify, request
 from ....adapters.config import ServiceCheck
 from ....errors import InvalidInput
 from ...auth import login_required
+from ...guards import check_shape
 from ...request import services
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/admin/experiments")
+ONBOARDING_INTS = {"default_worker_timeout": (0, 2**31 - 1), "default_idle_timeout": (0, 2**31 - 1),
+                   "service_timeout": (1, 2**31 - 1)}
 
 
 def _body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InvalidInput("Send a JSON object (Content-Type: application/json).")
+    check_shape(data, objects=("credentials",), ints=ONBOARDING_INTS)     # shapes the service cannot read
     return data
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ....errors import InvalidInput
+from ....services.campaigns.values import BIGINT_MAX, check_int, check_text, invalid_input
 from ....services.campaigns.snapshots import campaign_document, campaign_snapshot, dependency_snapshot, stage_document
 from ...auth import login_required
 from ...request import services
@@ -19,10 +20,20 @@ def _service():
     return services().campaigns
 
 
-def _body() -> dict:
+def _body(texts: tuple[str, ...] = (), ids: tuple[str, ...] = ()) -> dict:
+    """The JSON object of the request.  ``texts`` must be strings (or null) and ``ids`` row ids (a whole number
+    from 1 to 2**63-1, or its digits); the campaign and stage fields are checked by the services' rules."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InvalidInput("Send a JSON object (Content-Type: application/json) with the fields to set.")
+    errors: dict[str, list[str]] = {}
+    for name in texts:
+        check_text(errors, data, name, name, 500)
+    for name in ids:
+        if name in data:
+            check_int(errors, data, name, 1, name, BIGINT_MAX)
+    if errors:
+        raise invalid_input(errors)
     return data
 
 
@@ -53,7 +64,8 @@ def update_campaign(experiment, campaign_id):
 @bp.post("/<int:campaign_id>/clone")
 @login_required
 def clone_campaign(experiment, campaign_id):
-    return jsonify(campaign_document(services().cloning.clone(experiment, campaign_id, _body()))), 201
+    body = _body(texts=("name", "replace_from", "replace_to"))
+    return jsonify(campaign_document(services().cloning.clone(experiment, campaign_id, body))), 201
 
 
 def _saved(stage) -> dict:
@@ -97,7 +109,8 @@ def delete_stage(experiment, campaign_id, stage_id):
 @bp.post("/<int:campaign_id>/stages/<int:stage_id>/dependencies")
 @login_required
 def add_dependency(experiment, campaign_id, stage_id):
-    dep = services().dependencies.add(experiment, campaign_id, stage_id, _body())
+    body = _body(texts=("file_pattern",), ids=("provider_stage_id",))
+    dep = services().dependencies.add(experiment, campaign_id, stage_id, body)
     return jsonify(dependency_snapshot(dep)), 201
 
 

@@ -5,6 +5,9 @@ is shown again with every problem listed by section and key (status 400); nothin
 """
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -16,6 +19,7 @@ from ...auth import login_required
 from ...request import services
 
 bp = Blueprint("ini", __name__)
+_TOKEN = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 class CampaignImportForm(FlaskForm):
@@ -36,9 +40,18 @@ def _text(data: bytes) -> str:
                            field_errors={"file": ["not UTF-8 text"]}) from None
 
 
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII ``filename`` fallback and the exact UTF-8 name as RFC 5987 ``filename*``
+    (a header must be Latin-1; a non-Latin-1 campaign name in a plain ``filename`` breaks the response)."""
+    if _TOKEN.match(filename):
+        return f"attachment; filename={filename}"
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def _ini_response(campaign: Campaign, text: str) -> Response:
     resp = Response(text, mimetype="text/plain")
-    resp.headers.set("Content-Disposition", "attachment", filename=f"{campaign.name}.ini")
+    resp.headers["Content-Disposition"] = content_disposition(f"{campaign.name}.ini")
     return resp
 
 
