@@ -124,8 +124,9 @@ def check_request() -> None:
     for key, values in request.args.lists():
         if "\x00" in key or any("\x00" in v for v in values):
             raise _nul(f"query parameter {key!r}")
-    page = request.args.get("page")
-    if page is not None and not (page.strip().isdigit() and 1 <= int(page) <= MAX_PAGE):
+    page = (request.args.get("page") or "").strip()
+    # ASCII digits only ("²".isdigit() is true), and short: int() of thousands of digits is refused by Python itself.
+    if page and not (page.isascii() and page.isdecimal() and len(page) <= 7 and 1 <= int(page) <= MAX_PAGE):
         raise _refuse("page", f"page must be a whole number from 1 to {MAX_PAGE}, got {page[:40]!r}.")
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
