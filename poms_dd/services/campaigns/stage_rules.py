@@ -113,45 +113,11 @@ def _validate_dd(values: Mapping[str, Any], ints: dict[str, int | None], keyword
     forms: set[str] = set()      # the query forms the split types expect
     judged = True                # False when a split type could not be read (its query form is unknown)
     for field in ("split_type", "test_split_type"):
-        label = "split type" if field == "split_type" else "test split type"
-        raw = to_text(values.get(field))
-        if raw and keywords is None and "%(" in raw:
-            judged = False
-            continue  # keywords unknown here: checked when the campaign's keywords are given
-        if raw and keywords is not None:
-            try:
-                raw = substitute(raw, keywords)
-            except InvalidInput as e:
-                err(field, e.message)
-                judged = False
-                continue
-        try:
-            spec = parse_optional(raw)
-        except InvalidInput as e:
-            err(field, e.message)
-            judged = False
-            continue
-        if spec is None:
-            continue
-        forms.add(spec.query_form)
-        if has_project:
-            err(field, f"A {label} needs the project id blank: a stage with a DD project id always launches "
-                       "that project and ignores split types. Clear one of them.")
-        elif spec.query_form == QUERY_DD_PROJECT_ID:
-            if query_raw is None:
-                err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs the query to be "
-                                                     f"{QUERY_FORM_TEXT[QUERY_DD_PROJECT_ID]}.")
-            elif query is not None and not (query.isascii() and query.isdigit() and len(query) < 20
-                                                  and 0 < int(query) <= BIGINT_MAX):
-                err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs the query to be "
-                    f"{QUERY_FORM_TEXT[QUERY_DD_PROJECT_ID]}, got {shown(query)}.")
-        elif spec.query_form == QUERY_MQL:
-            if query_raw is None:
-                err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs "
-                                                     f"{QUERY_FORM_TEXT[QUERY_MQL]}.")
-            elif query is not None and query.isdigit():
-                err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs an MQL query, not a number; "
-                    "for an existing DD project use the project id field, or stagedfiles(n).")
+        read, spec = _split_spec(values, field, keywords, err)
+        judged = judged and read
+        if spec is not None:
+            forms.add(spec.query_form)
+            _check_split_query(spec, field, query_raw, query, has_project, err)
     if query and not has_project and judged and QUERY_DD_PROJECT_ID not in forms \
             and (keywords is not None or "%(" not in query):
         _check_mql(query_raw, query, QUERY_MQL in forms, err)
@@ -164,6 +130,43 @@ def _validate_dd(values: Mapping[str, Any], ints: dict[str, int | None], keyword
         msg = "A Data Dispatcher stage needs an MQL query or the id of an existing DD project."
         err("data_dispatcher_dataset_query", msg)
         err("data_dispatcher_project_id", msg)
+
+
+def _split_spec(values: Mapping[str, Any], field: str, keywords: Mapping[str, Any] | None, err):
+    """(readable, spec): the split type of ``field`` after keyword substitution; ``readable`` is False when it
+    could not be judged (a problem was reported, or keywords are unknown here)."""
+    raw = to_text(values.get(field))
+    if raw and keywords is None and "%(" in raw:
+        return False, None       # keywords unknown here: checked when the campaign's keywords are given
+    try:
+        if raw and keywords is not None:
+            raw = substitute(raw, keywords)
+        return True, parse_optional(raw)
+    except InvalidInput as e:
+        err(field, e.message)
+        return False, None
+
+
+def _check_split_query(spec, field: str, query_raw: str | None, query: str | None, has_project: bool, err) -> None:
+    """The stage query must have the form the split type expects (and no project id beside a split type)."""
+    label = "split type" if field == "split_type" else "test split type"
+    if has_project:
+        err(field, f"A {label} needs the project id blank: a stage with a DD project id always launches "
+                   "that project and ignores split types. Clear one of them.")
+    elif spec.query_form == QUERY_DD_PROJECT_ID:
+        if query_raw is None:
+            err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs the query to be "
+                                                 f"{QUERY_FORM_TEXT[QUERY_DD_PROJECT_ID]}.")
+        elif query is not None and not (query.isascii() and query.isdigit() and len(query) < 20
+                                        and 0 < int(query) <= BIGINT_MAX):
+            err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs the query to be "
+                f"{QUERY_FORM_TEXT[QUERY_DD_PROJECT_ID]}, got {shown(query)}.")
+    elif spec.query_form == QUERY_MQL:
+        if query_raw is None:
+            err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs {QUERY_FORM_TEXT[QUERY_MQL]}.")
+        elif query is not None and query.isdigit():
+            err("data_dispatcher_dataset_query", f"The {label} {spec.text} needs an MQL query, not a number; "
+                "for an existing DD project use the project id field, or stagedfiles(n).")
 
 
 def _check_mql(query_raw: str, query: str, number_reported: bool, err) -> None:

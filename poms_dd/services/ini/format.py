@@ -101,20 +101,7 @@ def read(text: str) -> tuple[list[Section], list[Problem]]:
             continue
         finish_entry()
         if stripped.startswith("["):
-            if not stripped.endswith("]"):
-                problems.append(Problem(f"line {lineno}", f"section header {stripped!r} is missing its ']'."))
-                current, discard = None, True
-                continue
-            kind, _, name = stripped[1:-1].strip().partition(" ")
-            current = Section(kind.strip().lower(), " ".join(name.split()), lineno)
-            first = seen.get(current.header)
-            discard = first is not None
-            if first is not None:
-                problems.append(Problem(current.header, f"line {lineno}: this section appears twice (first at "
-                                        f"line {first.line}); merge the two into one."))
-            else:
-                seen[current.header] = current
-                sections.append(current)
+            current, discard = _header(stripped, lineno, seen, sections, problems)
             continue
         key, sep, value = stripped.partition("=")
         key = key.strip().lower()
@@ -137,6 +124,25 @@ def read(text: str) -> tuple[list[Section], list[Problem]]:
         current.entries[key] = entry
     finish_entry()
     return sections, problems
+
+
+def _header(stripped: str, lineno: int, seen: dict[str, Section], sections: list[Section],
+            problems: list[Problem]) -> tuple[Section | None, bool]:
+    """The section a ``[kind name]`` line opens, and whether its entries are discarded (a broken or repeated
+    header); the first occurrence of each header is kept in ``sections``."""
+    if not stripped.endswith("]"):
+        problems.append(Problem(f"line {lineno}", f"section header {stripped!r} is missing its ']'."))
+        return None, True
+    kind, _, name = stripped[1:-1].strip().partition(" ")
+    section = Section(kind.strip().lower(), " ".join(name.split()), lineno)
+    first = seen.get(section.header)
+    if first is not None:
+        problems.append(Problem(section.header, f"line {lineno}: this section appears twice (first at "
+                                f"line {first.line}); merge the two into one."))
+        return section, True
+    seen[section.header] = section
+    sections.append(section)
+    return section, False
 
 
 def write(sections: list[tuple[str, list[tuple[str, str]]]], preamble: list[str] | None = None) -> str:

@@ -89,6 +89,11 @@ def add_stages(b, sections: list[Section], defaults: Section | None, default_rol
         values = clean_stage(raw) | extra if not errors and not bad and service in values_of(DataHandlingService) else {}
         b.plan.stages.append(StagePlan(name, values, template))
     _check_list(b, names, [s.name for s in sections])
+    _warn_unused(b, logins, jobs)
+
+
+def _warn_unused(b, logins: dict[str, dict[str, Any]], jobs: dict[str, dict[str, Any]]) -> None:
+    """A warning for each [login_setup]/[job_type] section no stage uses."""
     used: set[str] = set()        # template names and their job@login halves, split at each '@'
     for t in b.plan.templates:
         used.add(t)
