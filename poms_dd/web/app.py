@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from ..db import Database, utcnow
 from ..paths import data_dir
 from ..permissions import Actor
+from ..services.campaigns.data_checks import human_size
 from ..services.factory import Services
 from ..services.onboarding.connections import AdapterRegistry
 from ..settings import Settings
@@ -90,6 +91,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *, db: Databa
     PomsDD(settings, db or Database(settings.database_url)).init_app(app)
     csrf = CSRFProtect(app)
     app.extensions["poms_dd_csrf"] = csrf
+    app.jinja_env.filters["human_size"] = human_size          # 5053517862818 → "5.05 TB"
     from . import auth, errors, guards, request
     guards.register(app)          # before sign-in: NUL, JSON depth/size, page numbers (web/guards.py)
     auth.init_auth(app)

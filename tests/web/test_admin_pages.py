@@ -298,6 +298,7 @@ def test_connection_test_is_green_for_all_three_services(admin_client, testbed):
     assert testbed.rucio_url in rows["Rucio"]
     assert "2.0.3" in rows["Data Dispatcher"] and "41.5.1" in rows["Rucio"]
     assert "sample count" in rows["MetaCat"]
+    assert re.search(r"sample total size</dt>\s*<dd>[\d.]+ [kMGTP]B <span", rows["MetaCat"]), rows["MetaCat"]
     assert "FNAL_DCACHE_DISK" in rows["Rucio"] and "FNAL_ENSTORE" in rows["Data Dispatcher"]
     assert re.search(r"<td>20\d\d-\d\d-\d\d \d\d:\d\d UTC</td>", rows["MetaCat"])      # token expiry
     # The token panel now shows who poms_dd is at MetaCat and DD, and until when.
@@ -703,3 +704,16 @@ def test_a_wrong_auth_url_path_says_the_url_is_wrong_not_the_password(admin_clie
         assert ">FAIL<" in rows[service]
         assert "404" in rows[service] and "URL" in rows[service], rows[service]
         assert "check the service account and its password" not in rows[service], rows[service]
+
+
+@pytest.mark.parametrize("field, value", [("default_worker_timeout", "10" * 15), ("default_idle_timeout", "1" * 5000),
+                                          ("service_timeout", "99999999999")])
+def test_numbers_beyond_the_database_range_are_field_messages_on_the_form(admin_client, session, testbed, field,
+                                                                          value):
+    fields = fields_for(testbed)
+    fields[field] = value
+    response = post_form(admin_client, "/admin/experiments/new", fields)
+    assert response.status_code == 400
+    page = body(response)
+    assert "2147483647" in page or "Not a valid integer value" in page, page[:3000]
+    assert session.scalar(select(Experiment).where(Experiment.name == "hypot")) is None

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from ...models import AuthMethod, Service, values
+from ..campaigns.values import INT32_MAX, shown
 from .inputs import clean_secret, file_outside_problem, url_credentials_problem
 
 AUTH_METHODS = values(AuthMethod)
@@ -88,10 +89,13 @@ def clean_timeout(field: str, value: Any, errors: dict[str, list[str]]) -> int |
     try:
         number = int(str(value).strip()) if not isinstance(value, int) or isinstance(value, bool) else value
     except ValueError:
-        errors.setdefault(field, []).append(f"Enter a whole number of seconds (0 or more), not {value!r}.")
+        errors.setdefault(field, []).append(f"Enter a whole number of seconds (0 or more), not {shown(value)}.")
         return None
     if number < 0:
         errors.setdefault(field, []).append("A timeout cannot be negative (use 0 or leave it empty for none).")
+        return None
+    if number > INT32_MAX:
+        errors.setdefault(field, []).append(f"At most {INT32_MAX} seconds (about 68 years), not {number}.")
         return None
     return number
 
@@ -104,10 +108,10 @@ def clean_service_timeout(value: Any, errors: dict[str, list[str]]) -> int | Non
         number = int(str(value).strip()) if not isinstance(value, int) or isinstance(value, bool) else value
     except ValueError:
         number = None
-    if number is None or number <= 0:
+    if number is None or not 0 < number <= INT32_MAX:
         errors.setdefault("service_timeout", []).append(
             f"Enter the seconds each request to MetaCat, Data Dispatcher and Rucio may take, a whole number "
-            f"above 0 (like 60), not {value!r}; leave it empty for the default of 60 s.")
+            f"from 1 to {INT32_MAX} (like 60), not {shown(value)}; leave it empty for the default of 60 s.")
         return None
     return number
 
