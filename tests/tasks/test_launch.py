@@ -29,6 +29,9 @@ def test_a_launch_creates_one_tagged_project_and_runs_the_command_with_its_envir
     assert attrs["poms_launch_kind"] == "standard" and attrs["poms_launcher"] == "paula"
     assert attrs["poms_split_type"] == "nfiles(5)" and attrs["poms_split_slice"] == "k=0"
     assert len(projects[0]["file_handles"]) == 5 and "paula" in projects[0]["users"]
+    found = dd_client(launch_world, tmp_path).search_projects(
+        f"poms_task_id = {doc['dd_task_id']} and poms_launch_kind = standard", state="all", with_files=False)
+    assert [p["project_id"] for p in found] == [doc["dd_project_id"]]
     env = env_of(launch_world, sub_id)
     assert env["POMS_DATA_DISPATCHER_PROJECT_ID"] == str(doc["dd_project_id"])
     assert env["POMS_DATA_DISPATCHER_TASK_ID"] == str(doc["dd_task_id"])
