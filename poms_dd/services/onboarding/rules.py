@@ -111,7 +111,7 @@ def clean_service_timeout(value: Any, errors: dict[str, list[str]]) -> int | Non
     if number is None or not 0 < number <= INT32_MAX:
         errors.setdefault("service_timeout", []).append(
             f"Enter the seconds each request to MetaCat, Data Dispatcher and Rucio may take, a whole number "
-            f"from 1 to {INT32_MAX} (like 60), not {shown(value)}; leave it empty for the default of 60 s.")
+            f"above 0 and at most {INT32_MAX} (like 60), not {shown(value)}; leave it empty for the default of 60 s.")
         return None
     return number
 
