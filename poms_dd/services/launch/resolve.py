@@ -30,7 +30,12 @@ class Resolution:
 
     @property
     def cursor_field(self) -> str:
-        return "test_split_cursor" if self.test else "split_cursor"
+        return cursor_field(self.test)
+
+
+def cursor_field(test: bool) -> str:
+    """The stage column that holds the cursor of test or of production launches."""
+    return "test_split_cursor" if test else "split_cursor"
 
 
 class _Source:

@@ -26,7 +26,7 @@ from ...permissions import Actor
 from .attributes import project_attributes
 from .command import CommandFailed, CommandStep
 from .requests import record_status
-from .resolve import Resolution, resolve
+from .resolve import Resolution, cursor_field, resolve
 
 log = logging.getLogger(__name__)
 FINAL = {SubmissionStatus.CREATED, SubmissionStatus.RUNNING, SubmissionStatus.COMPLETED,
@@ -87,12 +87,16 @@ class LaunchRunner:
     def _locked(self, submission_id: int) -> Submission | None:
         return self.session.scalar(select(Submission).where(Submission.id == submission_id).with_for_update())
 
+    def _locked_stage(self, sub: Submission) -> CampaignStage:
+        """The submission's stage, row-locked (its split cursor changes in this transaction)."""
+        return self.session.scalar(select(CampaignStage).where(CampaignStage.id == sub.stage_id).with_for_update())
+
     def _adapters(self, sub: Submission) -> ExperimentAdapters:
         return self.adapters_for(sub.stage.campaign.experiment)
 
     def _prepare(self, sub: Submission) -> None:
         """Resolve what to process and record the DD task (the intent).  Commits."""
-        stage = self.session.scalar(select(CampaignStage).where(CampaignStage.id == sub.stage_id).with_for_update())
+        stage = self._locked_stage(sub)
         self._check_launcher(sub, stage)
         adapters = self._adapters(sub)
         try:
@@ -181,8 +185,8 @@ class LaunchRunner:
             note = f"Data Dispatcher project {project.project_id} created with {task.file_count} file(s)"
         task.project_id = project.project_id
         task.project_state = project.state
-        stage = self.session.scalar(select(CampaignStage).where(CampaignStage.id == sub.stage_id).with_for_update())
-        field = "test_split_cursor" if task.split_slice.get("test") else "split_cursor"
+        stage = self._locked_stage(sub)
+        field = cursor_field(bool(task.split_slice.get("test")))
         setattr(stage, field, dict(task.split_slice.get("cursor_after") or {}))
         record_status(sub, SubmissionStatus.LAUNCHING, self.actor, note)
         self.session.commit()
@@ -218,8 +222,8 @@ class LaunchRunner:
 
     def _give_back(self, sub: Submission, task: DataDispatcherSubmission) -> None:
         """Put the split cursor back if it still points after this slice (nothing launched since)."""
-        stage = self.session.scalar(select(CampaignStage).where(CampaignStage.id == sub.stage_id).with_for_update())
-        field = "test_split_cursor" if task.split_slice.get("test") else "split_cursor"
+        stage = self._locked_stage(sub)
+        field = cursor_field(bool(task.split_slice.get("test")))
         if dict(getattr(stage, field) or {}) == dict(task.split_slice.get("cursor_after") or {}):
             setattr(stage, field, dict(task.split_slice.get("cursor_before") or {}))
 
