@@ -2,13 +2,13 @@
 from .audit import AuditEvent
 from .campaign import Campaign, CampaignStage, LaunchTemplate, StageDependency
 from .experiment import ApiToken, Experiment, ExperimentMembership, ServiceCredential, SignInFailure, User
-from .submission import DataDispatcherSubmission, Submission, SubmissionStatusEvent
+from .submission import DataDispatcherSubmission, SliceDelivery, Submission, SubmissionStatusEvent
 from .vocab import (AuthMethod, AutoRecovery, CampaignState, CompletionType, DataHandlingService, Executor,
                     HandleState, LaunchKind, ParentKind, Role, Service, StageRole, SubmissionStatus, values)
 
 __all__ = [
     "AuditEvent", "Campaign", "CampaignStage", "LaunchTemplate", "StageDependency", "ApiToken", "Experiment",
-    "ExperimentMembership", "ServiceCredential", "SignInFailure", "User", "DataDispatcherSubmission", "Submission",
+    "ExperimentMembership", "ServiceCredential", "SignInFailure", "User", "DataDispatcherSubmission", "SliceDelivery", "Submission",
     "SubmissionStatusEvent", "AuthMethod", "AutoRecovery", "CampaignState", "CompletionType",
     "DataHandlingService", "Executor", "HandleState", "LaunchKind", "ParentKind", "Role", "Service", "StageRole",
     "SubmissionStatus", "values",

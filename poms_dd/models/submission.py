@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -107,3 +107,22 @@ class DataDispatcherSubmission(Base):
         CheckConstraint("project_id IS NULL OR project_id > 0", name="project_id"),
         CheckConstraint("pct_complete BETWEEN 0 AND 100", name="pct_complete"),
     )
+
+
+class SliceDelivery(Base):
+    """One file of a frozen split slice (``drainingn``, ``stagedfiles``): the record that lets the next slice
+    leave it out by looking up only the fids it considers (an index probe), whatever the stage's history.
+
+    ``test`` and ``epoch`` say which cursor delivered it (the test cursor, and how many resets ago); a file
+    counts as delivered while its submission is not a failed (or never started) launch.
+    """
+
+    __tablename__ = "slice_delivery"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), primary_key=True)
+    fid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("campaign_stage.id", ondelete="CASCADE"))
+    test: Mapped[bool] = mapped_column(Boolean, default=False)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_slice_delivery_lookup", "stage_id", "test", "epoch", "fid"),)

@@ -37,7 +37,7 @@ def test_a_project_created_before_a_crash_is_found_not_created_again(launch_worl
     assert any("found Data Dispatcher project" in e["reason"] for e in doc["history"])
     with launch_world.db.session() as s:
         from poms_dd.models import CampaignStage
-        assert s.get(CampaignStage, sid).split_cursor == {"k": 1}       # the cursor moved exactly once
+        assert s.get(CampaignStage, sid).split_cursor["k"] == 1       # the cursor moved exactly once
 
 
 def test_a_worker_that_died_while_the_command_ran_fails_the_launch_and_cancels_the_project(launch_world, tmp_path):

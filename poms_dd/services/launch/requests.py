@@ -96,7 +96,7 @@ class LaunchRequestService:
         stage = self.launchable_stage(experiment, campaign_id, stage_id)
         try:
             adapters = self.adapters_for(stage.campaign.experiment)
-            resolution = resolve(self.session, stage, kind, adapters.metacat)
+            resolution = resolve(self.session, stage, kind, adapters)
             if resolution is None:
                 return LaunchPreview(stage, exhausted=True)
             if resolution.project_id is not None:

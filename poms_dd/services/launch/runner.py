@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ... import permissions
 from ...adapters import ExperimentAdapters
 from ...errors import ExternalServiceError, InvalidInput, NotFound, PermissionDenied, PomsDDError
-from ...models import (CampaignStage, DataDispatcherSubmission, Submission, SubmissionStatus)
+from ...models import CampaignStage, DataDispatcherSubmission, SliceDelivery, Submission, SubmissionStatus
 from ...permissions import Actor
 from .attributes import project_attributes
 from .command import CommandFailed, CommandStep
@@ -100,7 +100,7 @@ class LaunchRunner:
         self._check_launcher(sub, stage)
         adapters = self._adapters(sub)
         try:
-            resolution = resolve(self.session, stage, sub.launch_kind, adapters.metacat)
+            resolution = resolve(self.session, stage, sub.launch_kind, adapters)
         except InvalidInput as err:
             raise LaunchFailed(err.message) from None
         if resolution is None:
@@ -109,8 +109,12 @@ class LaunchRunner:
         count, size, mql = self._count(resolution, adapters)
         task = self._task(sub, stage, resolution, count)
         task.mql = mql
-        if resolution.slice.parameter_launch:
+        if resolution.slice.parameter_launch or resolution.project_id is not None:
+            # Nothing to create (a parameter launch, or an existing project): the cursor moves now.
             setattr(stage, resolution.cursor_field, dict(resolution.slice.cursor))
+        for fid in dict.fromkeys(resolution.slice.fids or ()):
+            self.session.add(SliceDelivery(submission_id=sub.id, fid=fid, stage_id=stage.id, test=resolution.test,
+                                           epoch=task.split_slice["epoch"]))
         record_status(sub, SubmissionStatus.LAUNCHING, self.actor,
                       f"{count} file(s), {size} bytes: {task.mql}" if size is not None else task.mql)
         self.session.add(task)
@@ -153,9 +157,10 @@ class LaunchRunner:
         slice_record: dict[str, Any] = {
             "key": res.slice.key, "index": res.slice.index, "epoch": int(before.get("epoch", 0)), "test": res.test,
             "cursor_before": before, "cursor_after": dict(res.slice.cursor), "attempt": attempt,
-            "parameter_launch": res.slice.parameter_launch}
-        if res.slice.mql.startswith("fids "):
-            slice_record["fids"] = res.slice.mql[5:].split(",")
+            "parameter_launch": res.slice.parameter_launch, "covers": dict(res.slice.covers),
+            "existing_project": res.project_id is not None}
+        if res.slice.fids is not None:
+            slice_record["frozen_files"] = len(res.slice.fids)     # the fids themselves: slice_delivery
         task = DataDispatcherSubmission(
             submission_id=sub.id, stage_id=stage.id, idempotency_key=prefix + str(attempt), mql=res.slice.mql,
             split_type=res.split_type, split_slice=slice_record, parameter=res.slice.parameter,
@@ -208,7 +213,8 @@ class LaunchRunner:
         self.session.rollback()
         sub = self._locked(sub.id)
         task = sub.dd_task
-        if task is not None and task.project_id is not None and sub.launch_kind != "override":
+        created_here = task is not None and not (task.split_slice or {}).get("existing_project")
+        if created_here and task.project_id is not None and sub.launch_kind != "override":
             try:
                 self._adapters(sub).data_dispatcher.cancel_project(task.project_id)
                 task.project_state = "cancelled"

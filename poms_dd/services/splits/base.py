@@ -4,15 +4,17 @@ A split type lives in one module of this package (``drainingn.py``, ``byrun.py``
 :class:`SplitType`: its syntax, the form of stage query it expects, whether its launches are parameter launches,
 how its parameter list is read (``parse_params``) and written back (``render``).  ``registry.py`` lists them.
 Executing a split is :meth:`SplitType.next_slice`: from the stage query, the parameters and the persisted cursor,
-the next :class:`Slice` (its exact MQL, and the cursor after it), reading MetaCat through a :class:`SliceSource`.
-It has no side effects; the launch records the slice and the new cursor in one transaction.  Types whose
-execution is not built yet say so (:class:`NotLaunchable`); the split-types issue completes them.
+the next :class:`Slice` (its exact MQL, and the cursor after it) or None when every slice has been launched,
+reading MetaCat and Data Dispatcher through a :class:`SliceSource`.  It has no side effects; the launch records
+the slice, its files when it is frozen to fids, and the new cursor in one transaction.  :meth:`SplitType.peek`
+(the preview's dry run) and :meth:`SplitType.exhausted` are built on it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Protocol
+from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from ...errors import InvalidInput
 from .grammar import positive_int
@@ -35,6 +37,10 @@ class Slice:
     ``key`` names the slice within the stage's cursor history (with the launch kind and attempt it makes the
     launch's idempotency key); ``mql`` is the exact query of its files (for parameter launches: the query the
     job works on); ``parameter`` is set for parameter launches; ``cursor`` is the stage's cursor after it.
+    ``fids``: the slice is frozen to these files (drainingn, stagedfiles); the launch records them as delivered,
+    so later slices (and the next slices of a preview) leave them out.  ``project_id``: the slice is an existing
+    DD project (a ``list`` item ``project_id: 23``).  ``covers``: what the preview shows besides the files —
+    ``{"runs": [1001]}`` or ``{"window": ["2026-01-01 00:00:00", "2026-01-02 00:00:00"]}`` (UTC strings).
     """
 
     key: str
@@ -44,20 +50,45 @@ class Slice:
     parameter_launch: bool = False
     cursor: Mapping[str, Any] = field(default_factory=dict)
     exhausts_when_empty: bool = False      # an empty slice means "all slices launched", not "nothing to launch"
+    fids: tuple[str, ...] | None = None
+    project_id: int | None = None
+    covers: Mapping[str, Any] = field(default_factory=dict)
 
 
 class SliceSource(Protocol):
-    """What a split reads to compute a slice (MetaCat, and what earlier slices of this stage delivered)."""
+    """What a split reads to compute a slice: MetaCat, Data Dispatcher, the clock and what earlier slices of this
+    stage delivered.  Every method is read-only.  The launch's source is ``launch/resolve.py``'s; a preview
+    stacks :meth:`with_delivered` views on it so that slice k+1 of a dry run leaves out slice k's files."""
 
     def fids(self, mql: str) -> Iterator[str]:
-        """The fids of ``mql``, streamed in the query's order."""
+        """The fids of ``mql``, streamed from one MetaCat query in the query's order."""
 
-    def delivered(self) -> set[str]:
-        """The fids delivered by earlier slices of this stage's cursor (since its last reset)."""
+    def files(self, mql: str, metadata: Sequence[str] = ()) -> Iterator[Any]:
+        """The files (``adapters.types.FileInfo``, with these metadata keys) of ``mql``, streamed in order."""
+
+    def count(self, mql: str) -> int:
+        """How many files ``mql`` selects (MetaCat ``summary="count"``)."""
+
+    def delivered_among(self, fids: Iterable[str]) -> set[str]:
+        """Those of ``fids`` that earlier slices of this stage's cursor delivered (since its last reset).  Costs
+        what the asked-about fids cost, not what the history holds."""
+
+    def project_done_files(self, project_id: int) -> list[tuple[str, str]]:
+        """(namespace, name) of the ``done`` handles of DD project ``project_id``, sorted; InvalidInput when DD
+        has no such project."""
+
+    def did_fids(self, dids: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The MetaCat fid of each (namespace, name) MetaCat knows."""
+
+    def now(self) -> dt.datetime:
+        """The current time (aware, UTC)."""
+
+    def with_delivered(self, fids: Iterable[str]) -> "SliceSource":
+        """This source, with ``fids`` counted as delivered too (the previous slice of a preview)."""
 
 
 class NotLaunchable(Exception):
-    """This split type cannot be launched yet (its execution comes with the split-types issue)."""
+    """This split type cannot be launched (a stage whose query has the wrong form for it, say)."""
 
 
 def parenthesised(query: str) -> str:
@@ -66,7 +97,8 @@ def parenthesised(query: str) -> str:
 
 
 class SplitType:
-    """One split type.  Subclasses set the class attributes and implement :meth:`parse_params`/:meth:`render`.
+    """One split type.  Subclasses set the class attributes and implement :meth:`parse_params`/:meth:`render`
+    and :meth:`next_slice`; :meth:`peek` and :meth:`exhausted` follow from it.
 
     ``parameter_launch``: its launches are parameter launches (the job makes its own project;
     POMS_DATA_DISPATCHER_PROJECT_ID is left empty).
@@ -77,6 +109,10 @@ class SplitType:
     query_form: str = QUERY_MQL
     parameter_launch: bool = False
     description: str = ""
+    # What a person reads on the stage page's split help: how the split walks the query, and what happens when
+    # files are added to or retired from the query after the first slice.
+    help: str = ""
+    drift_help: str = ""
 
     def parse_params(self, label: str, body: str) -> dict[str, Any]:
         """The parameters from the text between the parentheses (``""`` when there are none).
@@ -89,14 +125,37 @@ class SplitType:
         """The canonical text: ``parse(render(p)).params == p``."""
         raise NotImplementedError
 
-    def next_slice(self, params: Mapping[str, Any], query: str, cursor: Mapping[str, Any],
+    def next_slice(self, params: Mapping[str, Any], query: str | None, cursor: Mapping[str, Any],
                    source: SliceSource) -> Slice | None:
-        """The next slice after ``cursor`` (None: every slice has been launched).  No side effects.
-
-        Raises NotLaunchable for split types whose launches are not built yet.
+        """The slice to launch after ``cursor`` (its ``cursor`` is the stage's cursor after it), or None: every
+        slice has been launched (the split is exhausted).  No side effects; raises InvalidInput when the stage
+        cannot be split this way (the message says why), ExternalServiceError when a service does not answer.
         """
-        raise NotLaunchable(f"Launching stages with the split type {self.kind} is not available yet; use "
-                            "drainingn, nfiles, limitn or draining, or give the stage a DD project id.")
+        raise NotLaunchable(f"Launching stages with the split type {self.kind} is not available yet.")
+
+    def peek(self, params: Mapping[str, Any], query: str | None, cursor: Mapping[str, Any], source: SliceSource,
+             k: int) -> tuple[list[Slice], bool]:
+        """The next ``k`` slices as the next ``k`` launches would take them, and whether the split is exhausted
+        after them (no side effects: a dry run).  Slices that repeat (``limitn``, ``draining``) are listed once."""
+        out: list[Slice] = []
+        seen: set[str] = set()
+        for _ in range(k):
+            chosen = self.next_slice(params, query, cursor, source)
+            if chosen is None:
+                return out, True
+            if chosen.key in seen:                      # a split whose slices repeat: one is enough
+                return out, False
+            seen.add(chosen.key)
+            out.append(chosen)
+            cursor = chosen.cursor
+            if chosen.fids:
+                source = source.with_delivered(chosen.fids)
+        return out, self.next_slice(params, query, cursor, source) is None
+
+    def exhausted(self, params: Mapping[str, Any], query: str | None, cursor: Mapping[str, Any],
+                  source: SliceSource) -> bool:
+        """Whether every slice has been launched."""
+        return self.next_slice(params, query, cursor, source) is None
 
     def __repr__(self) -> str:
         return f"<split type {self.kind}>"
@@ -146,3 +205,27 @@ def read_run_key(label: str, value: str | None) -> str:
 def run_key_text(params: Mapping[str, Any]) -> str:
     """``key=...`` for a non-default run key, else ``""``."""
     return "" if params["key"] == DEFAULT_RUN_KEY else f"key={params['key']}"
+
+
+def utc_text(moment: dt.datetime) -> str:
+    """A quoted-MQL-ready UTC timestamp (``2026-01-15 12:00:00``): real MetaCat compares ``created_timestamp``
+    with such strings, and fails with datetime()/epoch numbers (PROTOCOLS.md §8)."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def baseline(query: str, source: SliceSource) -> dict[str, Any]:
+    """What the query selected when the first slice was computed (kept in the cursor for drift reports)."""
+    return {"count": source.count(parenthesised(query)), "at": utc_text(source.now())}
+
+
+def drift(query: str | None, cursor: Mapping[str, Any], source: SliceSource) -> dict[str, Any] | None:
+    """Files added to and gone from the query since the first slice (None: no baseline yet).  ``added`` are
+    files created since then; ``gone`` is what the count lost besides them (retired, or removed from a dataset)."""
+    base = cursor.get("baseline")
+    if not query or not isinstance(base, Mapping) or "count" not in base or "at" not in base:
+        return None
+    q = parenthesised(query)
+    now_count = source.count(q)
+    added = source.count(f"{q} where created_timestamp > '{base['at']}'")
+    return {"since": base["at"], "count_then": int(base["count"]), "count_now": now_count, "added": added,
+            "gone": max(0, int(base["count"]) + added - now_count)}

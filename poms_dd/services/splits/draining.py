@@ -12,7 +12,11 @@ class Draining(NoParams):
     parameter_launch = True
     description = "Each launch is a parameter launch with the whole query; the job drains it."
 
-    def next_slice(self, params: Mapping[str, Any], query: str, cursor: Mapping[str, Any],
+    help = ("Every launch is a parameter launch with the whole query: poms_dd creates no project; the job "
+            "makes its own and drains it.")
+    drift_help = "Each launch sees the query as it is then."
+
+    def next_slice(self, params: Mapping[str, Any], query: str | None, cursor: Mapping[str, Any],
                    source: SliceSource) -> Slice | None:
         """The whole query, every time; poms_dd creates no project (the job drains the query itself)."""
-        return Slice(key="whole", mql=query.strip(), parameter_launch=True, cursor=dict(cursor))
+        return Slice(key="whole", mql=(query or "").strip(), parameter_launch=True, cursor=dict(cursor))

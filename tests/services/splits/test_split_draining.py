@@ -1,0 +1,74 @@
+"""drainingn, nfiles, limitn and draining executed through the launch path against the testbed seed: the exact
+file sets of the first slices, computed here from the seed."""
+from __future__ import annotations
+
+from conftest import seed_order
+
+RUN_1000 = "files from hypot:raw where core.runs[any] = 1000"
+
+
+def in_run(run):
+    return lambda f: run in f.metadata.get("core.runs", [])
+
+
+def test_drainingn_takes_the_next_n_undelivered_files_and_ends_when_none_are_left(split_world, tb):
+    order = seed_order(tb, where=in_run(1000))
+    sid = split_world.stage("dn", "drainingn(40)", RUN_1000)
+    got = []
+    for k in range(0, len(order), 40):
+        doc = split_world.launch(sid)
+        assert doc["status"] == "created", doc["history"]
+        assert sorted(split_world.files(doc)) == sorted(order[k:k + 40])
+        assert doc["mql"] == "fids " + ",".join(order[k:k + 40])
+        got.extend(split_world.files(doc))
+    assert sorted(got) == sorted(order)
+    last = split_world.launch(sid)
+    assert last["status"] == "launch_failed" and last["dd_project_id"] is None
+    assert "All slices" in last["history"][-1]["reason"]
+
+
+def test_drainingn_skips_nothing_when_a_launch_failed_and_picks_up_new_files(split_world, tb):
+    order = seed_order(tb, where=in_run(1001))
+    sid = split_world.stage("dn-grow", "drainingn(30)", "files from hypot:raw where core.runs[any] = 1001")
+    first = split_world.launch(sid)
+    assert sorted(split_world.files(first)) == sorted(order[:30])
+    # a file retired from the launched part shifts the ordered query; the boundary check notices and rescans
+    tb.store.files_by_fid[order[3]].retired = True
+    second = split_world.launch(sid)
+    assert sorted(split_world.files(second)) == sorted(order[30:60])
+
+
+def test_nfiles_walks_the_ordered_query_in_slices_of_n(split_world, tb):
+    order = seed_order(tb, where=in_run(1002))
+    sid = split_world.stage("nf", "nfiles(25)", "files from hypot:raw where core.runs[any] = 1002")
+    for k in range(0, len(order), 25):
+        doc = split_world.launch(sid)
+        assert doc["status"] == "created", doc["history"]
+        assert sorted(split_world.files(doc)) == sorted(order[k:k + 25])
+        assert doc["mql"].endswith(f"ordered skip {k} limit 25")
+    assert split_world.cursor(sid)["k"] == -(-len(order) // 25)
+    assert split_world.cursor(sid)["baseline"]["count"] == len(order)
+    done = split_world.launch(sid)
+    assert done["status"] == "launch_failed" and "All slices" in done["history"][-1]["reason"]
+
+
+def test_limitn_takes_the_same_first_files_every_time(split_world, tb):
+    order = seed_order(tb, where=in_run(1003))
+    sid = split_world.stage("ln", "limitn(7)", "files from hypot:raw where core.runs[any] = 1003")
+    for _ in range(2):
+        doc = split_world.launch(sid)
+        assert sorted(split_world.files(doc)) == sorted(order[:7])
+
+
+def test_test_launches_use_the_test_cursor_only(split_world, tb):
+    order = seed_order(tb, where=in_run(1004))
+    sid = split_world.stage("iso", "nfiles(20)", "files from hypot:raw where core.runs[any] = 1004",
+                            test_split_type="drainingn(5)")
+    test = split_world.launch(sid, kind="test")
+    assert sorted(split_world.files(test)) == sorted(order[:5])
+    assert split_world.cursor(sid) == {}
+    prod = split_world.launch(sid)
+    assert sorted(split_world.files(prod)) == sorted(order[:20])
+    test2 = split_world.launch(sid, kind="test")
+    assert sorted(split_world.files(test2)) == sorted(order[5:10])
+    assert split_world.cursor(sid)["k"] == 1 and split_world.cursor(sid, test=True)["slices"] == 2
