@@ -1,4 +1,5 @@
-"""Split execution: the files each frozen split slice delivered (``drainingn``, ``stagedfiles``).
+"""Split execution: the files each frozen split slice delivered (``drainingn``, ``stagedfiles``), and why a
+stage's schedule was disabled (its split is exhausted).
 
 The next slice of such a split leaves out what earlier slices delivered by probing this table for the fids it
 considers, so its cost does not grow with the stage's history (issue: split types).  Rows of earlier launches
@@ -41,6 +42,10 @@ def upgrade() -> None:
     """)
 
 
+    op.add_column('campaign_stage', sa.Column('schedule_disabled_reason', sa.Text(), nullable=True))
+
+
 def downgrade() -> None:
+    op.drop_column('campaign_stage', 'schedule_disabled_reason')
     op.drop_index('ix_slice_delivery_lookup', table_name='slice_delivery')
     op.drop_table('slice_delivery')

@@ -111,6 +111,9 @@ class CampaignStage(Base):
     launch_template_id: Mapped[int | None] = mapped_column(ForeignKey("launch_template.id", ondelete="SET NULL"))
     hold: Mapped[bool] = mapped_column(Boolean, default=False)
     cron_schedule: Mapped[str | None] = mapped_column(String(100))
+    # Set when a launch found every slice launched: the schedule stays configured but does not run, and the
+    # stage page shows why.  Cleared by a split reset.
+    schedule_disabled_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

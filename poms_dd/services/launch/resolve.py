@@ -15,6 +15,8 @@ from ..campaigns.keywords import substitute
 from ..splits import NotLaunchable, Slice, parse_optional
 
 LOOKUP_CHUNK = 5000
+# Cursor keys that are notes for people (when the split was found exhausted), not split state.
+STAGE_NOTES = ("exhausted_at",)
 
 # Submissions whose slice counts as delivered (a failed launch gave its files back).
 DELIVERING = tuple(s.value for s in SubmissionStatus if s not in (SubmissionStatus.LAUNCH_FAILED,
@@ -112,7 +114,8 @@ def split_context(session: Session, stage: CampaignStage, test: bool, adapters,
     if spec is None:
         return None
     query = _substituted(stage.data_dispatcher_dataset_query, keywords, "Data Dispatcher query")
-    cursor: Mapping[str, Any] = dict((stage.test_split_cursor if test else stage.split_cursor) or {})
+    cursor: Mapping[str, Any] = {k: v for k, v in ((stage.test_split_cursor if test else stage.split_cursor) or {})
+                                 .items() if k not in STAGE_NOTES}
     source = LaunchSource(session, adapters, stage, test, int(cursor.get("epoch", 0)), clock)
     return SplitContext(spec, query, cursor, source, test)
 

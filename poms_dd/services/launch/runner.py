@@ -21,7 +21,10 @@ from sqlalchemy.orm import Session
 from ... import permissions
 from ...adapters import ExperimentAdapters
 from ...errors import ExternalServiceError, InvalidInput, NotFound, PermissionDenied, PomsDDError
-from ...models import CampaignStage, DataDispatcherSubmission, SliceDelivery, Submission, SubmissionStatus
+from ...db import utcnow
+from ...models import (CampaignStage, DataDispatcherSubmission, LaunchKind, SliceDelivery, Submission,
+                      SubmissionStatus)
+from ..splits import parse_optional
 from ...permissions import Actor
 from .attributes import project_attributes
 from .command import CommandFailed, CommandStep
@@ -36,6 +39,10 @@ FINAL = {SubmissionStatus.CREATED, SubmissionStatus.RUNNING, SubmissionStatus.CO
 
 class LaunchFailed(PomsDDError):
     """The launch cannot go on; the message is what the person reads on the submission."""
+
+
+class SplitExhausted(LaunchFailed):
+    """Every slice of the stage's split has been launched (or, for splits that refill, nothing new is there)."""
 
 
 class LaunchRunner:
@@ -65,6 +72,8 @@ class LaunchRunner:
             if task.project_id is None and not (task.split_slice or {}).get("parameter_launch"):
                 self._project(sub, task)
             self.command.run(sub, self._adapters(sub).conn)
+        except SplitExhausted as err:
+            self._fail(sub, err.message, exhausted=True)
         except (LaunchFailed, CommandFailed) as err:
             self._fail(sub, err.message)
         except ExternalServiceError as err:
@@ -104,8 +113,7 @@ class LaunchRunner:
         except InvalidInput as err:
             raise LaunchFailed(err.message) from None
         if resolution is None:
-            raise LaunchFailed(f"All slices of the split type {stage.split_type} have been launched: nothing is "
-                               "left to launch. Reset the split to process the files again.")
+            raise SplitExhausted(self._exhausted_message(stage, sub))
         count, size, mql = self._count(resolution, adapters)
         task = self._task(sub, stage, resolution, count)
         task.mql = mql
@@ -143,8 +151,8 @@ class LaunchRunner:
             raise LaunchFailed(f"MetaCat rejects the query {resolution.slice.mql!r}: {err.message}") from None
         if counted.count == 0:
             if resolution.slice.exhausts_when_empty:
-                raise LaunchFailed("All slices have been launched: the next slice selects no files. Reset the "
-                                   "split to process the files again.")
+                raise SplitExhausted("All slices have been launched: the next slice selects no files. Reset the "
+                                     "split to process the files again.")
             raise LaunchFailed(f"Nothing to launch: {resolution.slice.mql!r} selects no files.")
         return counted.count, counted.total_size, resolution.slice.mql
 
@@ -208,10 +216,35 @@ class LaunchRunner:
             query=task.mql, users=users, roles=roles, worker_timeout=task.worker_timeout,
             idle_timeout=task.idle_timeout if task.idle_timeout is not None else None, virtual=task.virtual)
 
-    def _fail(self, sub: Submission, reason: str) -> None:
+    @staticmethod
+    def _exhausted_message(stage: CampaignStage, sub: Submission) -> str:
+        test = sub.launch_kind == LaunchKind.TEST
+        text = (stage.test_split_type if test else None) or stage.split_type
+        spec = _spec(text)
+        if spec is not None and spec.split_type.refills:
+            return (f"Nothing new to launch: every file the split type {spec.text} can take now has been launched. "
+                    "Launch again when the query has new files, or reset the split to process the files again.")
+        return (f"All slices of the split type {text} have been launched: nothing is left to launch. Reset the "
+                "split to process the files again.")
+
+    def _mark_exhausted(self, sub: Submission) -> None:
+        """Note on the stage that its split is exhausted; a schedule of a split that cannot refill stops."""
+        stage = self._locked_stage(sub)
+        test = sub.launch_kind == LaunchKind.TEST
+        field = cursor_field(test)
+        setattr(stage, field, {**dict(getattr(stage, field) or {}), "exhausted_at": utcnow().isoformat()})
+        spec = _spec((stage.test_split_type if test else None) or stage.split_type)
+        if not test and stage.cron_schedule and spec is not None and not spec.split_type.refills:
+            stage.schedule_disabled_reason = (
+                f"The schedule {stage.cron_schedule!r} stopped on {utcnow():%Y-%m-%d %H:%M} UTC: all slices of "
+                f"{spec.text} have been launched. Reset the split to start it again.")
+
+    def _fail(self, sub: Submission, reason: str, exhausted: bool = False) -> None:
         """Launch failed: cancel the project made for it (no orphan), give the slice back, record why."""
         self.session.rollback()
         sub = self._locked(sub.id)
+        if exhausted:
+            self._mark_exhausted(sub)
         task = sub.dd_task
         created_here = task is not None and not (task.split_slice or {}).get("existing_project")
         if created_here and task.project_id is not None and sub.launch_kind != "override":
@@ -232,6 +265,13 @@ class LaunchRunner:
         field = cursor_field(bool(task.split_slice.get("test")))
         if dict(getattr(stage, field) or {}) == dict(task.split_slice.get("cursor_after") or {}):
             setattr(stage, field, dict(task.split_slice.get("cursor_before") or {}))
+
+
+def _spec(text: str | None):
+    try:
+        return parse_optional(text)
+    except InvalidInput:
+        return None
 
 
 def _first(*values):

@@ -113,6 +113,10 @@ class SplitType:
     # files are added to or retired from the query after the first slice.
     help: str = ""
     drift_help: str = ""
+    # Its slices can come back after it is exhausted (files added to the query, new files in a time window, more
+    # files done in a project): an exhausted split of this kind means "nothing new now", and a schedule keeps
+    # running; for the others it means every slice was launched, and a schedule is disabled.
+    refills: bool = False
 
     def parse_params(self, label: str, body: str) -> dict[str, Any]:
         """The parameters from the text between the parentheses (``""`` when there are none).

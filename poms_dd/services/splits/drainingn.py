@@ -22,6 +22,7 @@ class DrainingN(OneCount):
     kind = "drainingn"
     syntax = "drainingn(n)"
     description = "Each launch takes up to n files of the query not in an earlier slice."
+    refills = True
     help = ("Each launch takes the next n files of the query (in MetaCat's created order) that no earlier launch "
             "of this stage took since the last reset; the last launch may take fewer. The files are frozen to "
             "their fids on the submission.")

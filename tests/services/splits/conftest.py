@@ -9,12 +9,13 @@ nothing (``true``), on a testbed of this module's own, reset before each test (`
 * ``split_world.stage(name, split_type, query=..., **kw)`` → stage id;
 * ``split_world.launch(sid, kind="standard")`` → the submission document after the runner ran;
 * ``split_world.files(doc)`` → the fids the submission's DD project holds (by the real DD client);
-* ``seed_order(tb, dataset, where=None)`` → the fids of a dataset in MetaCat's ``ordered`` order, from the store.
+* ``split_helpers.seed_order(tb, dataset, where=None)`` → the fids of a dataset in MetaCat's ``ordered``
+  order, from the store.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from launch_world import LaunchWorld, build_world
@@ -96,11 +97,3 @@ def tb(split_world):
     """The module's testbed, freshly seeded (DD projects included)."""
     split_world.testbed.reset()
     return split_world.testbed
-
-
-def seed_order(tb, dataset: str = "hypot:raw", where: Callable[[Any], bool] | None = None) -> list[str]:
-    """The fids of ``dataset`` in MetaCat's ``ordered`` order (created_timestamp, fid), from the testbed store."""
-    store = tb.store
-    files = [store.files_by_fid[fid] for fid in store.datasets[dataset].fids]
-    files = [f for f in files if not f.retired and (where is None or where(f))]
-    return [f.fid for f in sorted(files, key=lambda f: (f.created_timestamp, f.fid))]

@@ -2,7 +2,7 @@
 file sets of the first slices, computed here from the seed."""
 from __future__ import annotations
 
-from conftest import seed_order
+from split_helpers import seed_order
 
 RUN_1000 = "files from hypot:raw where core.runs[any] = 1000"
 
@@ -24,7 +24,7 @@ def test_drainingn_takes_the_next_n_undelivered_files_and_ends_when_none_are_lef
     assert sorted(got) == sorted(order)
     last = split_world.launch(sid)
     assert last["status"] == "launch_failed" and last["dd_project_id"] is None
-    assert "All slices" in last["history"][-1]["reason"]
+    assert "Nothing new to launch" in last["history"][-1]["reason"]
 
 
 def test_drainingn_skips_nothing_when_a_launch_failed_and_picks_up_new_files(split_world, tb):
@@ -50,6 +50,22 @@ def test_nfiles_walks_the_ordered_query_in_slices_of_n(split_world, tb):
     assert split_world.cursor(sid)["baseline"]["count"] == len(order)
     done = split_world.launch(sid)
     assert done["status"] == "launch_failed" and "All slices" in done["history"][-1]["reason"]
+    assert done["dd_project_id"] is None and "exhausted_at" in split_world.cursor(sid)
+
+
+def test_an_exhausted_split_stops_its_schedule_unless_it_can_refill(split_world, tb):
+    query = "files from hypot:raw where core.runs[any] = 1005 ordered limit 10"
+    fixed = split_world.stage("cron-nf", "nfiles(10)", query, cron_schedule="0 * * * *")
+    growing = split_world.stage("cron-dn", "drainingn(10)", query, cron_schedule="0 * * * *")
+    for sid in (fixed, growing):
+        assert split_world.launch(sid)["status"] == "created"
+        assert split_world.launch(sid)["status"] == "launch_failed"
+    with split_world.db.session() as s:
+        from poms_dd.models import CampaignStage
+        assert "stopped" in s.get(CampaignStage, fixed).schedule_disabled_reason
+        assert s.get(CampaignStage, growing).schedule_disabled_reason is None
+    again = split_world.launch(growing)
+    assert "Nothing new to launch" in again["history"][-1]["reason"]
 
 
 def test_limitn_takes_the_same_first_files_every_time(split_world, tb):
