@@ -66,11 +66,14 @@ class LaunchRunner:
             self.session.commit()
             return sub.status if sub else "missing"
         try:
-            if sub.status == SubmissionStatus.QUEUED:
+            fresh = sub.status == SubmissionStatus.QUEUED
+            if fresh:
                 self._prepare(sub)
             task = sub.dd_task
             if task.project_id is None and not (task.split_slice or {}).get("parameter_launch"):
-                self._project(sub, task)
+                # A task recorded by this very run is new to DD (its id was just made): only a task recorded by
+                # an earlier, interrupted run may already have a project to find.
+                self._project(sub, task, look_up=not fresh)
             self.command.run(sub, self._adapters(sub).conn)
         except SplitExhausted as err:
             self._fail(sub, err.message, exhausted=True)
@@ -181,13 +184,13 @@ class LaunchRunner:
         sub.dd_task = task
         return task
 
-    def _project(self, sub: Submission, task: DataDispatcherSubmission) -> None:
-        """Find the project DD may already have for this task, else create it; record it and advance the
-        split cursor in one transaction."""
+    def _project(self, sub: Submission, task: DataDispatcherSubmission, look_up: bool = True) -> None:
+        """Find the project DD may already have for this task (``look_up``), else create it; record it and
+        advance the split cursor in one transaction."""
         dd = self._adapters(sub).data_dispatcher
         # Every id of ours, not the task id alone: a project of another poms_dd database on the same DD (a test
         # instance, say) can carry the same task id.
-        found = dd.list_projects({"poms_task_id": int(task.id), "poms_submission_id": int(sub.id),
+        found = look_up and dd.list_projects({"poms_task_id": int(task.id), "poms_submission_id": int(sub.id),
                                   "poms_stage_id": int(sub.stage_id),
                                   "poms_experiment": sub.stage.campaign.experiment.name}, state=None)
         if found:
@@ -212,7 +215,7 @@ class LaunchRunner:
         roles = [stage.campaign.experiment.service_role] if stage.campaign.experiment.service_role else []
         launcher = sub.launcher.username if sub.launcher else self.actor.name
         return adapters.data_dispatcher.create_project(
-            adapters.metacat.iter_files(task.mql), attributes=project_attributes(sub, task, launcher),
+            adapters.metacat.iter_names(task.mql), attributes=project_attributes(sub, task, launcher),
             query=task.mql, users=users, roles=roles, worker_timeout=task.worker_timeout,
             idle_timeout=task.idle_timeout if task.idle_timeout is not None else None, virtual=task.virtual)
 
