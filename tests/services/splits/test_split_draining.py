@@ -88,3 +88,57 @@ def test_test_launches_use_the_test_cursor_only(split_world, tb):
     test2 = split_world.launch(sid, kind="test")
     assert sorted(split_world.files(test2)) == sorted(order[5:10])
     assert split_world.cursor(sid)["k"] == 1 and split_world.cursor(sid, test=True)["slices"] == 2
+
+
+def metacat(tb, tmp_path):
+    from metacat.webapi import MetaCatClient
+    mc = MetaCatClient(server_url=tb.mc_url, token_library=str(tmp_path / "mc-lib"))
+    mc.login_password("poms", "poms")
+    return mc
+
+
+def test_drainingn_takes_files_added_to_the_dataset_after_it_started(split_world, tb, tmp_path):
+    query = "files from hypot:raw where core.runs[any] = 1006"
+    order = seed_order(tb, where=in_run(1006))
+    sid = split_world.stage("dn-new", "drainingn(60)", query)
+    first = split_world.launch(sid)
+    assert sorted(split_world.files(first)) == sorted(order[:60])
+    new = metacat(tb, tmp_path).declare_files("hypot:raw", [
+        {"namespace": "hypot", "name": f"late_{i}.root", "size": 10, "metadata": {"core.runs": [1006]}}
+        for i in range(30)])
+    new_fids = [f["fid"] for f in new]
+    second = split_world.launch(sid)
+    assert sorted(split_world.files(second)) == sorted(order[60:100] + new_fids[:20])
+    third = split_world.launch(sid)
+    assert sorted(split_world.files(third)) == sorted(new_fids[20:])
+
+
+def test_the_cursor_survives_an_app_restart(split_world, tb):
+    from poms_dd import create_app
+    order = seed_order(tb, where=in_run(1007))
+    sid = split_world.stage("restart", "nfiles(30)", "files from hypot:raw where core.runs[any] = 1007")
+    split_world.launch(sid)
+    split_world.world.client = create_app(split_world.world.settings, db=split_world.db).test_client()
+    again = split_world.launch(sid)
+    assert sorted(split_world.files(again)) == sorted(order[30:60])
+
+
+def test_drift_reports_files_added_and_gone_since_the_first_slice(split_world, tb, tmp_path):
+    from poms_dd.services.launch.resolve import split_context
+    from poms_dd.services.splits.base import drift
+    query = "files from hypot:raw where core.runs[any] = 1008"
+    order = seed_order(tb, where=in_run(1008))
+    sid = split_world.stage("drift", "nfiles(40)", query)
+    split_world.launch(sid)
+    mc = metacat(tb, tmp_path)
+    mc.declare_files("hypot:raw", [{"namespace": "hypot", "name": f"drift_{i}.root", "size": 1,
+                                    "metadata": {"core.runs": [1008]}} for i in range(3)])
+    for fid in order[:2]:
+        mc.retire_file(fid=fid)
+    with split_world.db.session() as s:
+        from poms_dd.models import CampaignStage
+        stage = s.get(CampaignStage, sid)
+        ctx = split_context(s, stage, False, split_world.world.services(s).adapters(stage.campaign.experiment))
+        report = drift(ctx.query, ctx.cursor, ctx.source)
+    assert report is not None and (report["count_then"], report["added"], report["gone"]) == (len(order), 3, 2)
+    assert report["count_now"] == len(order) + 1
