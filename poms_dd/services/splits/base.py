@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from ...adapters.metacat import parse_mql
 from ...errors import InvalidInput
 from .grammar import positive_int
+from .restrict import restrict
 
 QUERY_MQL = "mql"                  # the stage query is an MQL query
 QUERY_DD_PROJECT_ID = "dd_project_id"  # the stage query is the id of an existing DD project
@@ -212,23 +212,6 @@ def run_key_text(params: Mapping[str, Any]) -> str:
     return "" if params["key"] == DEFAULT_RUN_KEY else f"key={params['key']}"
 
 
-def restricted(query: str, condition: str) -> str:
-    """The files of ``query`` that also satisfy the MQL ``condition``: ``(Q) where C``.
-
-    MetaCat's parser (client 4.1.5, and so the servers) fails on ``(Q) where C`` when ``Q`` has a where clause of
-    its own ("unhashable type: 'slice'" while it merges the two clauses), and its optimizer fails on a where
-    clause above a join.  For such queries the same files are selected as an intersection with the files that
-    satisfy the condition: ``join((Q), (files where C))``.  Both forms pass MetaCat's own parser and optimizer
-    (the testbed runs them); neither edits the text of Q.
-    """
-    simple = f"{parenthesised(query)} where {condition}"
-    try:
-        parse_mql(simple)
-        return simple
-    except InvalidInput:
-        return f"join({parenthesised(query)}, (files where {condition}))"
-
-
 def utc_text(moment: dt.datetime) -> str:
     """A quoted-MQL-ready UTC timestamp (``2026-01-15 12:00:00``): real MetaCat compares ``created_timestamp``
     with such strings, and fails with datetime()/epoch numbers (PROTOCOLS.md §8)."""
@@ -248,6 +231,6 @@ def drift(query: str | None, cursor: Mapping[str, Any], source: SliceSource) -> 
         return None
     q = parenthesised(query)
     now_count = source.count(q)
-    added = source.count(restricted(query, f"created_timestamp > '{base['at']}'"))
+    added = source.count(restrict(query, f"created_timestamp > '{base['at']}'"))
     return {"since": base["at"], "count_then": int(base["count"]), "count_now": now_count, "added": added,
             "gone": max(0, int(base["count"]) + added - now_count)}

@@ -22,11 +22,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ...mql import parse
-from .base import parenthesised
 
 NO_LIMIT = 10 ** 12
 _PROBE = "core.runs[any] = 0"
 _FORMS = ("{q} where {c}", "({q} limit " + str(NO_LIMIT) + ") where {c}", "join({q}, (files where {c}))")
+
+
+def parenthesised(query: str) -> str:
+    """``(Q)`` (the same as ``base.parenthesised``; base imports this module)."""
+    return f"({query.strip()})"
 
 
 def restrict(query: str, condition: str) -> str:

@@ -1,4 +1,4 @@
-"""How splits restrict a stage query (``base.restricted``): forms MetaCat's own parser and optimizer accept, and
+"""How splits restrict a stage query (``restrict.restrict``): forms MetaCat's own parser and optimizer accept, and
 the files they select on the testbed equal the ones computed from the seed."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from metacat.webapi import MetaCatClient
 from split_helpers import seed_order
 
 from poms_dd.adapters.metacat import parse_mql
-from poms_dd.services.splits.base import restricted
+from poms_dd.services.splits.restrict import restrict as restricted
 
 LATE = "created_timestamp >= '2026-01-10 00:00:00'"
 LATE_EPOCH = 1768003200.0      # 2026-01-10 00:00:00 UTC
@@ -15,8 +15,7 @@ LATE_EPOCH = 1768003200.0      # 2026-01-10 00:00:00 UTC
 
 @pytest.mark.parametrize("query, form", [
     ("files from hypot:raw", "(files from hypot:raw) where "),
-    ("files from hypot:raw where core.runs[any] = 1019", "join((files from hypot:raw where core.runs[any] = 1019), "
-                                                         "(files where "),
+    ("files from hypot:raw where core.runs[any] = 1019", "((files from hypot:raw where core.runs[any] = 1019) limit "),
 ])
 def test_a_restricted_query_parses_and_selects_the_right_files(tb, tmp_path, query, form):
     mql = restricted(query, LATE)
