@@ -224,8 +224,10 @@ def test_bad_input_is_refused_with_a_clear_message(split_world, tb):
     assert parse("new(window=2h,round=1h)").params["round"] == 3600
     noquery = split_world.stage("new-noq", "new(window=1d)", query=None)
     doc = split_world.launch(noquery)
-    assert doc["status"] == "launch_failed" and reason(doc) == "The split type new(window=1d) needs the stage's MQL query."
+    assert doc["status"] == "launch_failed"
+    assert reason(doc) == "The split type new(window=1d) needs the stage's MQL query."
     broken = split_world.stage("new-cursor", "new(window=1d)", split_cursor={"start": "yesterday"})
     doc = split_world.launch(broken)
-    assert doc["status"] == "launch_failed" and "window start 'yesterday' cannot be read; reset the split" in reason(doc)
+    assert doc["status"] == "launch_failed"
+    assert "window start 'yesterday' cannot be read; reset the split" in reason(doc)
     assert split_world.cursor(broken) == {"start": "yesterday"}
