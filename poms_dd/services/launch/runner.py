@@ -145,9 +145,15 @@ class LaunchRunner:
         if resolution.project_id is not None:
             project = adapters.data_dispatcher.get_project(resolution.project_id, with_handles=True)
             if project is None:
-                raise LaunchFailed(f"Data Dispatcher has no project {resolution.project_id} (the stage's project "
-                                   "id); correct the stage.")
+                where = ("the stage's project id" if resolution.split_type is None
+                         else f"an item of the split type {resolution.split_type}")
+                raise LaunchFailed(f"Data Dispatcher has no project {resolution.project_id} ({where}); correct the "
+                                   "stage.")
             return (project.counts.total if project.counts else 0), None, project.query or ""
+        if resolution.slice.parameter_launch and not resolution.slice.mql.strip():
+            # A parameter launch without a query (multiparam, a list item 'param: x' on a stage without one): the
+            # job makes its own project from the parameter; there is nothing to count.
+            return 0, None, ""
         try:
             counted = adapters.metacat.validate(resolution.slice.mql)
         except InvalidInput as err:
