@@ -45,6 +45,7 @@ class LaunchPreview:
     split_type: str | None = None
     slice_key: str | None = None
     parameter_launch: bool = False
+    parameter: str | None = None
     project_id: int | None = None
     exhausted: bool = False
     error: str | None = None
@@ -106,6 +107,9 @@ class LaunchRequestService:
                                          f"{resolution.project_id}.")
                 return LaunchPreview(stage, resolution.slice.mql, project.counts.total if project.counts else 0,
                                      project_id=resolution.project_id)
+            if resolution.slice.parameter_launch and not resolution.slice.mql.strip():
+                return LaunchPreview(stage, "", split_type=resolution.split_type, slice_key=resolution.slice.key,
+                                     parameter_launch=True, parameter=resolution.slice.parameter)
             counted = adapters.metacat.validate(resolution.slice.mql)
         except (InvalidInput, ExternalServiceError, ConfigurationError) as err:
             return LaunchPreview(stage, error=err.message)
@@ -114,6 +118,7 @@ class LaunchRequestService:
         return LaunchPreview(stage, resolution.slice.mql, counted.count, counted.total_size,
                              split_type=resolution.split_type, slice_key=resolution.slice.key,
                              parameter_launch=resolution.slice.parameter_launch,
+                             parameter=resolution.slice.parameter,
                              exhausted=counted.count == 0 and resolution.slice.exhausts_when_empty)
 
     def request(self, experiment: str, campaign_id: int, stage_id: int, kind: str = LaunchKind.STANDARD,

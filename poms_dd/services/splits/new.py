@@ -6,7 +6,7 @@ UTC timestamp strings — ``(Q) where created_timestamp >= 'A' and created_times
 MetaCat fails (500) on ``datetime()`` and epoch numbers (PROTOCOLS.md §8).  MetaCat's parser (4.1) fails on
 ``(Q) where ...`` when Q is a plain query with a where clause of its own (``BasicFileQuery.addWhere`` builds a
 broken node: "unhashable type: 'slice'"), the most common stage query; for such a Q the same files are selected
-with ``join((Q), (files where ...))`` (:func:`restricted`).  The cursor ``{"start": A, "slices": k}`` holds the
+in a form it accepts (``restrict.py``).  The cursor ``{"start": A, "slices": k}`` holds the
 start of the next window (a UTC string), so consecutive windows neither overlap nor leave gaps.
 
 * First window: it starts at ``firsttime`` when given (as written, not rounded), else at the creation time of
@@ -28,8 +28,8 @@ import math
 from typing import Any, Mapping
 
 from ...errors import InvalidInput
-from ...mql import parse as parse_mql
 from .base import Slice, SliceSource, SplitType, parenthesised, utc_text
+from .restrict import restrict
 from .grammar import duration, keyword_args, render_duration, render_time, timestamp
 
 DEFAULT_WINDOW = 86400
@@ -100,8 +100,8 @@ class New(SplitType):
                 return None                                  # the query has no files (yet)
             start = _rounded(first, params.get("round"), bool(params.get("localtime")))
         if first is None:
-            after = restricted(q, f"created_timestamp >= '{utc_text(start)}'")
-            first = _first_created(f"{after} ordered limit 1", source)
+            after = restrict(query or "", f"created_timestamp >= '{utc_text(start)}'")
+            first = _first_created(f"({after}) ordered limit 1", source)
         if first is None or (lasttime is not None and first >= lasttime):
             return None
         begin = start + dt.timedelta(seconds=window * int((first - start).total_seconds() // window))
@@ -115,20 +115,8 @@ class New(SplitType):
         a, b = utc_text(begin), utc_text(end)
         k = int(cursor.get("slices", 0))
         return Slice(key=f"window={a}", index=k,
-                     mql=restricted(q, f"created_timestamp >= '{a}' and created_timestamp < '{b}'"),
+                     mql=restrict(query or "", f"created_timestamp >= '{a}' and created_timestamp < '{b}'"),
                      cursor={**cursor, "start": b, "slices": k + 1}, covers={"window": [a, b]})
-
-
-def restricted(q: str, condition: str) -> str:
-    """The files of the parenthesised query ``q`` that meet ``condition`` (a where-clause expression):
-    ``(Q) where condition``, or ``join((Q), (files where condition))`` when MetaCat's parser rejects the former
-    (Q has a where clause of its own: see the module docstring)."""
-    direct = f"{q} where {condition}"
-    try:
-        parse_mql(direct)
-    except ValueError:
-        return f"join({q}, (files where {condition}))"
-    return direct
 
 
 def _first_created(mql: str, source: SliceSource) -> dt.datetime | None:

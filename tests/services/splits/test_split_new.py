@@ -51,9 +51,9 @@ def windows(times: dict[str, float], start: float, step: int, end: float | None 
 
 def window_mql(query: str, a: float, b: float) -> str:
     """The window's MQL: ``(Q) where ...``; for a Q with a where clause of its own, which MetaCat's parser cannot
-    add a where clause to, ``join((Q), (files where ...))``."""
+    add a where clause to, ``((Q) limit 10**12) where ...`` (restrict.py's second form)."""
     window = f"created_timestamp >= '{text(a)}' and created_timestamp < '{text(b)}'"
-    return f"join(({query}), (files where {window}))" if " where " in query else f"({query}) where {window}"
+    return f"(({query}) limit {10 ** 12}) where {window}" if " where " in query else f"({query}) where {window}"
 
 
 def covers(split_world, doc) -> list[str]:
