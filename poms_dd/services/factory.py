@@ -35,6 +35,7 @@ from .ini.service import CampaignIniService
 from .launch.command import CommandStep
 from .launch.requests import LaunchQueue, LaunchRequestService
 from .launch.runner import LaunchRunner
+from .launch.split_control import SplitService
 from .launch.submissions import SubmissionService
 from .onboarding.connections import AdapterRegistry, ConnectionService
 from .onboarding.service import OnboardingService
@@ -120,6 +121,11 @@ class Services:
     def launches(self) -> LaunchRequestService:
         return LaunchRequestService(self.session, self.actor, self.scope, self.queue, self.adapters,
                                     hold_all=bool(self.settings and self.settings.global_hold))
+
+    @cached_property
+    def split_control(self) -> SplitService:
+        """Preview, reset and cursor edits of stages' splits."""
+        return SplitService(self.session, self.actor, self.scope, self.adapters, self.clock)
 
     @cached_property
     def submissions(self) -> SubmissionService:

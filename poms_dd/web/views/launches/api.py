@@ -2,12 +2,17 @@
 
 ``POST .../stages/<sid>/launches`` queues a launch (202); the same ``Idempotency-Key`` again answers with the
 same submission.  Submissions are read from the database; ``POST .../refresh`` asks Data Dispatcher now.
+``GET .../stages/<sid>/preview`` is the split's dry run, ``POST .../split/reset`` starts the split over and
+``PUT .../split/cursor`` sets its cursor (``services/launch/split_control.py``); ``GET split-types[/validate]``
+describe the split types and check a typed one (the stage form's live check).
 """
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from ....errors import InvalidInput
+from ....services.campaigns.snapshots import stage_document
+from ....services.launch.split_values import flag, split_type_document
 from ....services.launch.submissions import submission_document
 from ...auth import login_required
 from ...request import services
@@ -70,3 +75,65 @@ def submission_log(experiment: str, submission_id: int):
 @login_required
 def refresh_submission(experiment: str, submission_id: int):
     return jsonify(submission_document(services().submissions.refresh(experiment, submission_id)))
+
+
+# --- splits: preview, reset, cursor, split types ------------------------------------------------------------
+
+STAGE = "/campaigns/<int:campaign_id>/stages/<int:stage_id>"
+
+
+def _split_body() -> dict:
+    """The optional JSON object of a split request (``{"kind": "test"}``); ``?kind=`` works too."""
+    body = request.get_json(silent=True)
+    if body is None and request.get_data():
+        raise InvalidInput('Send a JSON object like {"kind": "test"} (or no body).')
+    if body is not None and not isinstance(body, dict):
+        raise InvalidInput('Send a JSON object like {"kind": "test"}.')
+    body = dict(body or {})
+    body.setdefault("kind", request.args.get("kind") or "standard")
+    return body
+
+
+def _stage_answer(stage) -> dict:
+    return {**stage_document(stage), "schedule_disabled_reason": stage.schedule_disabled_reason}
+
+
+@bp.get(STAGE + "/preview")
+@login_required
+def preview_split(experiment: str, campaign_id: int, stage_id: int):
+    args = request.args
+    result = services().split_control.preview(experiment, campaign_id, stage_id, slices=args.get("slices"),
+                                              kind=args.get("kind") or "standard",
+                                              replicas=flag(args.get("replicas"), "replicas"))
+    return jsonify(result.to_json())
+
+
+@bp.post(STAGE + "/split/reset")
+@login_required
+def reset_split(experiment: str, campaign_id: int, stage_id: int):
+    body = _split_body()
+    return jsonify(_stage_answer(services().split_control.reset(experiment, campaign_id, stage_id, body["kind"])))
+
+
+@bp.put(STAGE + "/split/cursor")
+@login_required
+def edit_split_cursor(experiment: str, campaign_id: int, stage_id: int):
+    body = _split_body()
+    if "cursor" not in body:
+        raise InvalidInput('Send {"cursor": {...}} with the new cursor (and "kind": "test" for the test cursor).',
+                           field_errors={"cursor": ["missing"]})
+    stage = services().split_control.edit_cursor(experiment, campaign_id, stage_id, body["cursor"], body["kind"])
+    return jsonify(_stage_answer(stage))
+
+
+@bp.get("/split-types")
+@login_required
+def split_types(experiment: str):
+    return jsonify({"split_types": [split_type_document(t) for t in services().split_control.split_types(experiment)]})
+
+
+@bp.get("/split-types/validate")
+@login_required
+def validate_split_type(experiment: str):
+    return jsonify(services().split_control.check_split_text(experiment, request.args.get("text"),
+                                                             _int_arg("campaign_id")))
