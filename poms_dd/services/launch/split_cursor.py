@@ -6,7 +6,8 @@ split type itself writes, so a typo cannot make the next launch fail or take the
 * the keys must be ones the split type uses: for the split types listed in :data:`KNOWN_KEYS` exactly those;
   for the others, ``epoch`` and the keys the cursor holds now (written by the split type), each with a value
   of the same JSON type (scalars only: nested values cannot be edited here);
-* ``epoch``, ``k``, ``slices``, ``prefix`` are whole numbers from 0; ``boundary`` a MetaCat fid (or null);
+* ``epoch``, ``k``, ``slices``, ``prefix``, ``run``, ``last`` are whole numbers from 0; ``boundary`` a MetaCat
+  fid (or null); ``start`` (new) a UTC time ``YYYY-MM-DD HH:MM:SS``;
   ``baseline`` ``{"count": whole number, "at": "YYYY-MM-DD HH:MM:SS"}`` (UTC);
 * ``exhausted_at`` is a note of poms_dd's (when a launch found the split exhausted), not state: an edit
   removes it.
@@ -21,10 +22,16 @@ from ...errors import InvalidInput
 from ..campaigns.values import BIGINT_MAX, kind, shown
 from .resolve import STAGE_NOTES
 
-COUNTERS = ("epoch", "k", "slices", "prefix")
+COUNTERS = ("epoch", "k", "slices", "prefix", "run", "last")
 KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "drainingn": ("epoch", "slices", "prefix", "boundary", "baseline"),
     "nfiles": ("epoch", "k", "baseline"),
+    "mod": ("epoch", "k", "baseline"),
+    "byrun": ("epoch", "slices", "run", "baseline"),
+    "byexistingruns": ("epoch", "slices", "last", "baseline"),
+    "list": ("epoch", "k"),
+    "multiparam": ("epoch", "k"),
+    "new": ("epoch", "slices", "start"),
     "limitn": ("epoch",),
     "draining": ("epoch",),
 }
@@ -80,6 +87,12 @@ def _problem(split_kind: str, key: str, value: Any, allowed: tuple[str, ...],
         return f"boundary must be a MetaCat file id (letters, digits, '_', '.', '-') or null, got {shown(value)}."
     if key == "baseline":
         return _baseline(value)
+    if key == "start":
+        try:
+            dt.datetime.strptime(value, _UTC)
+            return None
+        except (TypeError, ValueError):
+            return f"start must be a UTC time written YYYY-MM-DD HH:MM:SS, got {shown(value)}."
     return _same_type(key, value, current.get(key))
 
 
