@@ -122,7 +122,7 @@ def preview(db, settings, sid: int) -> None:
             return
         counter = Counting(svc.adapters(stage.campaign.experiment))
         t0 = time.perf_counter()
-        doc = split.preview("hypot", stage.campaign_id, sid, slices=5)
+        doc = split.preview("hypot", stage.campaign_id, sid, slices=5).to_json()
         elapsed = time.perf_counter() - t0
         files = sum(sl.get("file_count") or 0 for sl in doc["slices"])
         avail = sum((sl.get("replicas") or {}).get("available", 0) for sl in doc["slices"])
@@ -136,12 +136,16 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=100000)
     ap.add_argument("--slices", type=int, default=200)
     ap.add_argument("--n", type=int, default=50)
+    ap.add_argument("--preview-only", action="store_true", help="only (b)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         root = Path(tmpdir)
         pg, testbed, db, settings, env = setup(root, args.files)
         try:
             query = "files from hypot:raw"
+            if args.preview_only:
+                preview(db, settings, add_stage(db, "preview", query, "nfiles(1000)"))
+                return
             split = f"drainingn({args.n})"
             fresh = add_stage(db, "fresh", query, split)
             walked = add_stage(db, "walked", query, split)
