@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -90,6 +91,20 @@ def setup(root: Path, files: int):
     return pg, testbed, db, settings, env
 
 
+@contextmanager
+def bench_world(files: int):
+    """``(root, testbed, db, settings, env)`` of :func:`setup` in a temporary directory, stopped afterwards."""
+    with tempfile.TemporaryDirectory() as tmpdir:
+        root = Path(tmpdir)
+        pg, testbed, db, settings, env = setup(root, files)
+        try:
+            yield root, testbed, db, settings, env
+        finally:
+            db.engine.dispose()
+            testbed.stop()
+            pg.stop()
+
+
 def add_stage(db, name: str, query: str, split: str | None = None) -> int:
     with db.session() as s:
         camp = s.scalars(select(Campaign)).one()
@@ -158,40 +173,33 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=40)
     ap.add_argument("--scale-files", type=int, default=1000)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmpdir:
-        root = Path(tmpdir)
-        pg, testbed, db, settings, env = setup(root, args.files)
-        try:
-            query = "files from hypot:raw"
-            t_bare = bare(testbed, root, query)
-            big = add_stage(db, "big", query)
-            procs = workers(env, 1)
-            time.sleep(2)                                     # the worker connects and listens
-            t_poms, _ = launch_all(db, settings, [big])
-            peak = stop(procs)[0]
-            print(f"(a) bare clients, {args.files} files: {t_bare:.2f} s")
-            print(f"(b) poms_dd end to end (request -> created), {args.files} files: {t_poms:.2f} s; "
-                  f"ratio {t_poms / t_bare:.2f} (goal <= 1.2); worker peak RSS {peak / 1024:.0f} MB (goal <= 300)")
-            small = [add_stage(db, f"s{i}", "files from hypot:raw", f"nfiles({args.scale_files})")
-                     for i in range(args.scale)]
-            for n in (1, 4):
-                procs = workers(env, n)
-                time.sleep(2)
-                stages = small if n == 1 else [add_stage(db, f"t{i}", "files from hypot:raw",
-                                                         f"nfiles({args.scale_files})") for i in range(args.scale)]
-                cpu0 = testbed.cpu_seconds()
-                t, _ = launch_all(db, settings, stages)
-                busy = testbed.cpu_seconds() - cpu0
-                stop(procs)
-                print(f"(c) {args.scale} launches of {args.scale_files} files by {n} worker process(es): {t:.2f} s "
-                      f"(the single-process testbed was busy {busy:.2f} s of them)")
-                if n == 1:
-                    t1 = t
-            print(f"    scale-out ratio 1 vs 4 workers: {t1 / t:.2f}x (goal >= 3x until DD is the limit)")
-        finally:
-            db.engine.dispose()
-            testbed.stop()
-            pg.stop()
+    with bench_world(args.files) as (root, testbed, db, settings, env):
+        query = "files from hypot:raw"
+        t_bare = bare(testbed, root, query)
+        big = add_stage(db, "big", query)
+        procs = workers(env, 1)
+        time.sleep(2)                                     # the worker connects and listens
+        t_poms, _ = launch_all(db, settings, [big])
+        peak = stop(procs)[0]
+        print(f"(a) bare clients, {args.files} files: {t_bare:.2f} s")
+        print(f"(b) poms_dd end to end (request -> created), {args.files} files: {t_poms:.2f} s; "
+              f"ratio {t_poms / t_bare:.2f} (goal <= 1.2); worker peak RSS {peak / 1024:.0f} MB (goal <= 300)")
+        small = [add_stage(db, f"s{i}", "files from hypot:raw", f"nfiles({args.scale_files})")
+                 for i in range(args.scale)]
+        for n in (1, 4):
+            procs = workers(env, n)
+            time.sleep(2)
+            stages = small if n == 1 else [add_stage(db, f"t{i}", "files from hypot:raw",
+                                                     f"nfiles({args.scale_files})") for i in range(args.scale)]
+            cpu0 = testbed.cpu_seconds()
+            t, _ = launch_all(db, settings, stages)
+            busy = testbed.cpu_seconds() - cpu0
+            stop(procs)
+            print(f"(c) {args.scale} launches of {args.scale_files} files by {n} worker process(es): {t:.2f} s "
+                  f"(the single-process testbed was busy {busy:.2f} s of them)")
+            if n == 1:
+                t1 = t
+        print(f"    scale-out ratio 1 vs 4 workers: {t1 / t:.2f}x (goal >= 3x until DD is the limit)")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from data_dispatcher.api import DataDispatcherClient
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from launch_bench import add_stage, setup, stop, workers  # noqa: E402  (a sibling script)
+from launch_bench import add_stage, bench_world, stop, workers  # noqa: E402  (a sibling script)
 
 from poms_dd import create_app  # noqa: E402
 from poms_dd.models import DataDispatcherSubmission, Submission, SubmissionStatus, User  # noqa: E402
@@ -133,19 +132,12 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=5000)
     ap.add_argument("--settle", type=float, default=300, help="seconds to wait for everything to settle")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmpdir:
-        root = Path(tmpdir)
-        pg, testbed, db, settings, env = setup(root, args.files)
-        try:
-            t0 = time.perf_counter()
-            accepted, refused = chaos(args, db, settings, env, testbed)
-            print(f"{args.launches} launch requests ({len(accepted)} submissions accepted, {refused} refused) "
-                  f"settled in {time.perf_counter() - t0:.0f} s")
-            report(db, testbed, accepted, root)
-        finally:
-            db.engine.dispose()
-            testbed.stop()
-            pg.stop()
+    with bench_world(args.files) as (root, testbed, db, settings, env):
+        t0 = time.perf_counter()
+        accepted, refused = chaos(args, db, settings, env, testbed)
+        print(f"{args.launches} launch requests ({len(accepted)} submissions accepted, {refused} refused) "
+              f"settled in {time.perf_counter() - t0:.0f} s")
+        report(db, testbed, accepted, root)
 
 
 if __name__ == "__main__":

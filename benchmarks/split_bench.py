@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent))
-from launch_bench import SYSTEM, add_stage, setup  # noqa: E402
+from launch_bench import SYSTEM, add_stage, bench_world  # noqa: E402
 
 from poms_dd.models import CampaignStage, User  # noqa: E402
 from poms_dd.permissions import Actor  # noqa: E402
@@ -138,37 +137,30 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--preview-only", action="store_true", help="only (b)")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmpdir:
-        root = Path(tmpdir)
-        pg, testbed, db, settings, env = setup(root, args.files)
-        try:
-            query = "files from hypot:raw"
-            if args.preview_only:
-                preview(db, settings, add_stage(db, "preview", query, "nfiles(1000)"))
-                return
-            split = f"drainingn({args.n})"
-            fresh = add_stage(db, "fresh", query, split)
-            walked = add_stage(db, "walked", query, split)
-            took = launch_slices(db, settings, walked, 1)
-            t2, c2, n2 = compute(db, settings, walked)
-            took += launch_slices(db, settings, walked, args.slices - 2)
-            t1, c1, n1 = compute(db, settings, fresh)
-            tk, ck, nk = compute(db, settings, walked)
-            ts = simple_way(db, settings, walked, args.n)
-            print(f"(a) {split} over {args.files} files ({args.slices - 1} slices launched first in {took:.1f} s):")
-            print(f"    slice 1:   {t1 * 1000:.1f} ms, {c1} MetaCat call(s), {n1} files")
-            print(f"    slice 2:   {t2 * 1000:.1f} ms, {c2} MetaCat call(s), {n2} files (slice 1 also counts the "
-                  "query once, for drift reports)")
-            print(f"    slice {args.slices}: {tk * 1000:.1f} ms, {ck} MetaCat call(s), {nk} files; "
-                  f"ratio to slice 1 {tk / t1:.2f} (goal <= 1.2), to slice 2 {tk / t2:.2f}")
-            print(f"    the simple way at slice {args.slices} (stream the ordered query, drop delivered files): "
-                  f"{ts * 1000:.1f} ms ({ts / tk:.1f}x slower)")
-            big = add_stage(db, "preview", query, "nfiles(1000)")
-            preview(db, settings, big)
-        finally:
-            db.engine.dispose()
-            testbed.stop()
-            pg.stop()
+    with bench_world(args.files) as (root, testbed, db, settings, env):
+        query = "files from hypot:raw"
+        if args.preview_only:
+            preview(db, settings, add_stage(db, "preview", query, "nfiles(1000)"))
+            return
+        split = f"drainingn({args.n})"
+        fresh = add_stage(db, "fresh", query, split)
+        walked = add_stage(db, "walked", query, split)
+        took = launch_slices(db, settings, walked, 1)
+        t2, c2, n2 = compute(db, settings, walked)
+        took += launch_slices(db, settings, walked, args.slices - 2)
+        t1, c1, n1 = compute(db, settings, fresh)
+        tk, ck, nk = compute(db, settings, walked)
+        ts = simple_way(db, settings, walked, args.n)
+        print(f"(a) {split} over {args.files} files ({args.slices - 1} slices launched first in {took:.1f} s):")
+        print(f"    slice 1:   {t1 * 1000:.1f} ms, {c1} MetaCat call(s), {n1} files")
+        print(f"    slice 2:   {t2 * 1000:.1f} ms, {c2} MetaCat call(s), {n2} files (slice 1 also counts the "
+              "query once, for drift reports)")
+        print(f"    slice {args.slices}: {tk * 1000:.1f} ms, {ck} MetaCat call(s), {nk} files; "
+              f"ratio to slice 1 {tk / t1:.2f} (goal <= 1.2), to slice 2 {tk / t2:.2f}")
+        print(f"    the simple way at slice {args.slices} (stream the ordered query, drop delivered files): "
+              f"{ts * 1000:.1f} ms ({ts / tk:.1f}x slower)")
+        big = add_stage(db, "preview", query, "nfiles(1000)")
+        preview(db, settings, big)
 
 
 if __name__ == "__main__":
