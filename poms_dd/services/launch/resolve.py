@@ -16,7 +16,8 @@ from ..splits import NotLaunchable, Slice, parse_optional
 
 LOOKUP_CHUNK = 5000
 # Cursor keys that are notes for people (when the split was found exhausted), not split state.
-STAGE_NOTES = ("exhausted_at",)
+EXHAUSTED_AT = "exhausted_at"
+STAGE_NOTES = (EXHAUSTED_AT,)
 
 # Submissions whose slice counts as delivered (a failed launch gave its files back).
 DELIVERING = tuple(s.value for s in SubmissionStatus if s not in (SubmissionStatus.LAUNCH_FAILED,

@@ -24,12 +24,11 @@ from ...errors import ExternalServiceError, InvalidInput, NotFound, PermissionDe
 from ...db import utcnow
 from ...models import (CampaignStage, DataDispatcherSubmission, LaunchKind, SliceDelivery, Submission,
                       SubmissionStatus)
-from ..splits import parse_optional
 from ...permissions import Actor
 from .attributes import project_attributes
 from .command import CommandFailed, CommandStep
 from .requests import record_status
-from .resolve import Resolution, cursor_field, resolve
+from .resolve import EXHAUSTED_AT, Resolution, cursor_field, resolve, split_context
 
 log = logging.getLogger(__name__)
 FINAL = {SubmissionStatus.CREATED, SubmissionStatus.RUNNING, SubmissionStatus.COMPLETED,
@@ -116,7 +115,7 @@ class LaunchRunner:
         except InvalidInput as err:
             raise LaunchFailed(err.message) from None
         if resolution is None:
-            raise SplitExhausted(self._exhausted_message(stage, sub))
+            raise SplitExhausted(_exhausted_message(self._split_spec(stage, sub), stage.split_type))
         count, size, mql = self._count(resolution, adapters)
         task = self._task(sub, stage, resolution, count)
         task.mql = mql
@@ -225,31 +224,29 @@ class LaunchRunner:
             query=task.mql, users=users, roles=roles, worker_timeout=task.worker_timeout,
             idle_timeout=task.idle_timeout if task.idle_timeout is not None else None, virtual=task.virtual)
 
-    @staticmethod
-    def _exhausted_message(stage: CampaignStage, sub: Submission) -> str:
-        test = sub.launch_kind == LaunchKind.TEST
-        text = (stage.test_split_type if test else None) or stage.split_type
-        spec = _spec(text)
-        if spec is not None and spec.split_type.refills:
-            return (f"Nothing new to launch: every file the split type {spec.text} can take now has been launched. "
-                    "Launch again when the query has new files, or reset the split to process the files again.")
-        return (f"All slices of the split type {text} have been launched: nothing is left to launch. Reset the "
-                "split to process the files again.")
+    def _split_spec(self, stage: CampaignStage, sub: Submission):
+        """The split the launch used, keywords substituted (None: none, or it cannot be read)."""
+        try:
+            ctx = split_context(self.session, stage, sub.launch_kind == LaunchKind.TEST, None)
+        except InvalidInput:
+            return None
+        return ctx.spec if ctx is not None else None
 
     def _mark_exhausted(self, sub: Submission) -> None:
         """Note on the stage that its split is exhausted; a schedule of a split that cannot refill stops."""
         stage = self._locked_stage(sub)
+        spec = self._split_spec(stage, sub)
         test = sub.launch_kind == LaunchKind.TEST
         field = cursor_field(test)
-        setattr(stage, field, {**dict(getattr(stage, field) or {}), "exhausted_at": utcnow().isoformat()})
-        spec = _spec((stage.test_split_type if test else None) or stage.split_type)
+        setattr(stage, field, {**dict(getattr(stage, field) or {}), EXHAUSTED_AT: utcnow().isoformat()})
         if not test and stage.cron_schedule and spec is not None and not spec.split_type.refills:
             stage.schedule_disabled_reason = (
                 f"The schedule {stage.cron_schedule!r} stopped on {utcnow():%Y-%m-%d %H:%M} UTC: all slices of "
                 f"{spec.text} have been launched. Reset the split to start it again.")
 
     def _fail(self, sub: Submission, reason: str, exhausted: bool = False) -> None:
-        """Launch failed: cancel the project made for it (no orphan), give the slice back, record why."""
+        """Launch failed: cancel the project made for it (no orphan), give the slice back, record why
+        (``exhausted``: the split had no slice left, which the stage notes)."""
         self.session.rollback()
         sub = self._locked(sub.id)
         if exhausted:
@@ -276,11 +273,12 @@ class LaunchRunner:
             setattr(stage, field, dict(task.split_slice.get("cursor_before") or {}))
 
 
-def _spec(text: str | None):
-    try:
-        return parse_optional(text)
-    except InvalidInput:
-        return None
+def _exhausted_message(spec, split_text: str | None) -> str:
+    if spec is not None and spec.split_type.refills:
+        return (f"Nothing new to launch: every file the split type {spec.text} can take now has been launched. "
+                "Launch again when the query has new files, or reset the split to process the files again.")
+    return (f"All slices of the split type {spec.text if spec is not None else split_text} have been launched: "
+            "nothing is left to launch. Reset the split to process the files again.")
 
 
 def _first(*values):

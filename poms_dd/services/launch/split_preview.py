@@ -16,6 +16,7 @@ from ...errors import ConfigurationError, InvalidInput
 from ...models import CampaignStage
 from ..splits import Slice, parenthesised
 from .requests import LARGE_PROJECT
+from .resolve import EXHAUSTED_AT
 
 DEFAULT_SLICES = 5
 MAX_SLICES = 50
@@ -286,5 +287,5 @@ def run_ranges(runs: Iterable[Any]) -> str:
 
 def cursor_notes(cursor: Mapping[str, Any]) -> str | None:
     """When the split was found exhausted (the note a launch leaves in the cursor), or None."""
-    value = cursor.get("exhausted_at")
+    value = cursor.get(EXHAUSTED_AT)
     return str(value) if value else None

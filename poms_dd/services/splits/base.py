@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from ...errors import InvalidInput
 from .grammar import positive_int
-from .restrict import restrict
+from .restrict import parenthesised, restrict  # noqa: F401 - parenthesised is part of this interface
 
 QUERY_MQL = "mql"                  # the stage query is an MQL query
 QUERY_DD_PROJECT_ID = "dd_project_id"  # the stage query is the id of an existing DD project
@@ -90,11 +90,6 @@ class SliceSource(Protocol):
 
 class NotLaunchable(Exception):
     """This split type cannot be launched (a stage whose query has the wrong form for it, say)."""
-
-
-def parenthesised(query: str) -> str:
-    """The stage query as a unit to compose with: ``(Q)``; never appended to as text."""
-    return f"({query.strip()})"
 
 
 class SplitType:

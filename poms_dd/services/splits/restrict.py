@@ -29,7 +29,7 @@ _FORMS = ("{q} where {c}", "({q} limit " + str(NO_LIMIT) + ") where {c}", "join(
 
 
 def parenthesised(query: str) -> str:
-    """``(Q)`` (the same as ``base.parenthesised``; base imports this module)."""
+    """The stage query as a unit to compose with: ``(Q)``; never appended to as text (``base`` exports it)."""
     return f"({query.strip()})"
 
 

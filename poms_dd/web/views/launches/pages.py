@@ -17,6 +17,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from ....errors import Conflict, ExternalServiceError, InvalidInput
 from ....models import LaunchKind
+from ....services.launch.resolve import STAGE_NOTES
 from ....services.launch.split_values import MAX_SLICES, flag, is_test, slice_count, split_type_document
 from ...auth import login_required
 from ...request import services
@@ -138,7 +139,7 @@ def edit_split_cursor(experiment: str, campaign_id: int, stage_id: int):
             error, status = err, err.status
     current = getattr(stage, "test_split_cursor" if kind == "test" else "split_cursor") or {}
     if text is None:
-        text = json.dumps({k: v for k, v in current.items() if k != "exhausted_at"}, indent=2, sort_keys=True)
+        text = json.dumps({k: v for k, v in current.items() if k not in STAGE_NOTES}, indent=2, sort_keys=True)
     return render_template("launches/split_cursor.html", stage=stage, campaign=stage.campaign,
                            experiment=stage.campaign.experiment, kind=kind, text=text, error=error, current=current,
                            keys=svc.cursor_keys(stage, kind == "test")), status
